@@ -1,0 +1,81 @@
+package groups
+
+// Group is the stored record of a group. The member count and the message
+// sequence live beside it in the store and are filled in when it is read.
+type Group struct {
+	ID           string            `json:"id"`
+	Type         Type              `json:"type"`
+	Name         string            `json:"name"`
+	Avatar       string            `json:"avatar,omitempty"`
+	Introduction string            `json:"introduction,omitempty"`
+	Notification string            `json:"notification,omitempty"`
+	OwnerID      string            `json:"ownerID,omitempty"`
+	CreateTime   int64             `json:"createTime"`
+	InfoSeq      uint64            `json:"infoSeq"`
+	LastInfoTime int64             `json:"lastInfoTime"`
+	MaxMemberNum int               `json:"maxMemberNum"`
+	MuteAll      bool              `json:"muteAll,omitempty"`
+	JoinOption   JoinOption        `json:"joinOption"`
+	Custom       map[string]string `json:"custom,omitempty"`
+
+	// Filled in by the store on read; not part of the stored record.
+	Version   uint64       `json:"-"` // bumped by every Commit
+	MemberNum int          `json:"-"`
+	Seq       uint64       `json:"-"` // last sequence taken (0 = none)
+	Last      *LastMessage `json:"-"`
+}
+
+// LastMessage is the summary of a group's newest message (SPEC.md §6.3).
+type LastMessage struct {
+	LastTime       int64  `json:"lastTime"`
+	LastSequence   uint64 `json:"lastSequence"`
+	FromAccount    string `json:"fromAccount"`
+	MessageForShow string `json:"messageForShow"`
+}
+
+// clone returns a deep copy, so an operation can edit a record it read.
+func (g *Group) clone() *Group {
+	c := *g
+	if g.Custom != nil {
+		c.Custom = make(map[string]string, len(g.Custom))
+		for k, v := range g.Custom {
+			c.Custom[k] = v
+		}
+	}
+	return &c
+}
+
+// Member is the stored record of one member of a non-live group.
+type Member struct {
+	UserID    string            `json:"userID"`
+	Role      Role              `json:"role"`
+	JoinTime  int64             `json:"joinTime"`
+	JoinSeq   uint64            `json:"joinSeq"` // first sequence the member may read
+	NameCard  string            `json:"nameCard,omitempty"`
+	MuteUntil int64             `json:"muteUntil,omitempty"`
+	Remind    RemindType        `json:"remind,omitempty"`
+	Custom    map[string]string `json:"custom,omitempty"`
+}
+
+// remind returns the member's remind type, defaulting to AcceptAndNotify.
+func (m *Member) remind() RemindType {
+	if m.Remind == "" {
+		return AcceptAndNotify
+	}
+	return m.Remind
+}
+
+// Application is a pending join request to a NeedPermission group.
+type Application struct {
+	GroupID      string `json:"groupID"`
+	Applicant    string `json:"applicant"`
+	ApplyMessage string `json:"applyMessage"`
+	Time         int64  `json:"time"`
+}
+
+// Profile is a user's own profile (updateMyProfile).
+type Profile struct {
+	UserID string `json:"userID"`
+	Nick   string `json:"nick"`
+	Avatar string `json:"avatar"`
+}

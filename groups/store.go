@@ -1,0 +1,115 @@
+package groups
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract of the group domain. The embedded
+// MemoryStore and the RedisStore implement it with one behaviour, checked by
+// the same conformance suite (store_test.go).
+//
+// Consistency model: a group is a versioned aggregate. Reads return the
+// group's Version; Commit applies a Change only if the version is still the
+// one the operation read (else ErrConflict, and the Service re-reads and
+// re-decides). So every rule is decided in Go on a consistent snapshot and
+// concurrent operations on one group behave as if run one at a time
+// (SPEC.md §8), on any number of nodes. Chat messages do not bump the
+// version (senders never conflict with each other) but are refused with
+// ErrConflict when the group changed since the sender's state was read.
+//
+// Per-user keys (a user's group set) live apart from the group (another
+// Redis Cluster slot) and are changed in a second, idempotent step around
+// the group commit: reserve, commit, then release on failure. The group is
+// the authority; a stale user entry is repaired by CheckUserGroups.
+type Store interface {
+	// Group reads a group with its version, member count, sequence and last
+	// message. ErrNotFound if it does not exist.
+	Group(ctx context.Context, groupID string) (*Group, error)
+	// Members reads the member records of the listed users; users who are
+	// not members are absent from the map.
+	Members(ctx context.Context, groupID string, userIDs []string) (map[string]*Member, error)
+	// AllMembers reads every member record of a group, in no order.
+	AllMembers(ctx context.Context, groupID string) ([]*Member, error)
+	// Commit applies c atomically if the group's version is c.Version
+	// (0 with c.Create: the group must not exist, else ErrExists). Tips in
+	// c.Tips each take the group's next sequence, in order, and are stored
+	// in its history unless c.Group is live; their Sequence and ID are set
+	// on return.
+	Commit(ctx context.Context, c *Change) error
+	// Append stores a chat message if the group's version is still version
+	// (else ErrConflict), giving it the next sequence; with a non-empty
+	// m.ID it is idempotent per (group, m.From, m.ID) for IdempotencyWindow:
+	// a repeat returns the first message and dup=true and stores nothing.
+	// live groups take a sequence but store nothing.
+	Append(ctx context.Context, m *Message, version uint64, live bool, keep Retention) (stored *Message, dup bool, err error)
+	// Messages reads stored messages of a group with After < sequence <
+	// Before (Before 0 = no upper bound), ascending; with Newest the newest
+	// Limit of that range, else the oldest Limit.
+	Messages(ctx context.Context, groupID string, r Range) ([]*Message, error)
+	// OldestSequence is the oldest retained sequence (0 when none).
+	OldestSequence(ctx context.Context, groupID string) (uint64, error)
+
+	// ReserveGroup adds groupID to the user's group set unless the user is
+	// at limit groups already (ErrTooManyGroups). Idempotent.
+	ReserveGroup(ctx context.Context, userID, groupID string, limit int) error
+	// ReleaseGroup removes groupID from the user's group set. Idempotent.
+	ReleaseGroup(ctx context.Context, userID, groupID string) error
+	// UserGroups lists the user's group set (may hold stale entries, see
+	// CheckUserGroups in the Service).
+	UserGroups(ctx context.Context, userID string) ([]string, error)
+
+	// Applications lists the pending applications of a group.
+	Applications(ctx context.Context, groupID string) ([]*Application, error)
+
+	// AppendNotice stores a system notice in the user's @TIM#SYSTEM
+	// conversation (newest NoticeKeep, at most NoticeMaxAge old).
+	AppendNotice(ctx context.Context, userID string, m *Message) error
+	// Notices reads the user's stored notices, oldest first.
+	Notices(ctx context.Context, userID string) ([]*Message, error)
+
+	// Profiles reads user profiles; users without one are absent.
+	Profiles(ctx context.Context, userIDs []string) (map[string]*Profile, error)
+	// SetProfile stores a user's profile.
+	SetProfile(ctx context.Context, p *Profile) error
+
+	// Ping checks that the store can serve.
+	Ping(ctx context.Context) error
+}
+
+// Change is one atomic change of a group, applied by Store.Commit.
+type Change struct {
+	GroupID string
+	Version uint64 // the version the decision was made on
+	Create  bool   // the group must not exist yet
+	Delete  bool   // dismiss: remove the group, its members, history and applications (the sequence counter stays)
+	Group   *Group // the new group record, nil = unchanged
+	Put     []*Member
+	Del     []string // userIDs removed
+	PutApps []*Application
+	DelApps []string // applicants whose application is consumed
+	Tips    []*Message
+	Keep    Retention // history retention for the tips
+}
+
+// Range selects stored messages of one group.
+type Range struct {
+	After  uint64
+	Before uint64
+	Limit  int
+	Newest bool
+}
+
+// Retention bounds a group's stored history.
+type Retention struct {
+	MaxMessages int
+	MaxAge      time.Duration
+}
+
+// Store-wide constants of SPEC.md.
+const (
+	IdempotencyWindow = 5 * time.Minute
+	NoticeKeep        = 100
+	NoticeMaxAge      = 30 * 24 * time.Hour
+	ApplicationMaxAge = 7 * 24 * time.Hour
+)
