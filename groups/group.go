@@ -17,6 +17,10 @@ type Group struct {
 	MuteAll      bool              `json:"muteAll,omitempty"`
 	JoinOption   JoinOption        `json:"joinOption"`
 	Custom       map[string]string `json:"custom,omitempty"`
+	// Mutes keeps the muteUntil of users who are not (stored) members: a
+	// mute survives quitting and rejoining (SPEC.md §4), and live rooms
+	// keep mutes per room although membership is not stored (§5).
+	Mutes map[string]int64 `json:"mutes,omitempty"`
 
 	// Filled in by the store on read; not part of the stored record.
 	Version   uint64       `json:"-"` // bumped by every Commit
@@ -42,7 +46,46 @@ func (g *Group) clone() *Group {
 			c.Custom[k] = v
 		}
 	}
+	if g.Mutes != nil {
+		c.Mutes = make(map[string]int64, len(g.Mutes))
+		for k, v := range g.Mutes {
+			c.Mutes[k] = v
+		}
+	}
 	return &c
+}
+
+// keepMute records userID's mute in g (which the caller may edit) when it
+// has not expired, and drops expired mutes; it reports whether g changed.
+func (g *Group) keepMute(userID string, until, now int64) bool {
+	changed := false
+	for u, t := range g.Mutes {
+		if t <= now {
+			delete(g.Mutes, u)
+			changed = true
+		}
+	}
+	if until > now {
+		if g.Mutes == nil {
+			g.Mutes = map[string]int64{}
+		}
+		g.Mutes[userID] = until
+		changed = true
+	}
+	return changed
+}
+
+// takeMute removes and returns userID's kept mute (0 when none or expired).
+func (g *Group) takeMute(userID string, now int64) int64 {
+	t, ok := g.Mutes[userID]
+	if !ok {
+		return 0
+	}
+	delete(g.Mutes, userID)
+	if t <= now {
+		return 0
+	}
+	return t
 }
 
 // Member is the stored record of one member of a non-live group.

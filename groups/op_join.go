@@ -1,0 +1,229 @@
+package groups
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+)
+
+// Join statuses of joinGroup (TIM's TIM.TYPES.JOIN_STATUS_*).
+const (
+	JoinedSuccess     = "JoinedSuccess"
+	WaitAdminApproval = "WaitAdminApproval"
+	AlreadyInGroup    = "AlreadyInGroup"
+)
+
+type joinRequest struct {
+	GroupID      string `json:"groupID"`
+	ApplyMessage string `json:"applyMessage"`
+	Type         Type   `json:"type"`
+}
+
+// JoinReply is the reply data of joinGroup.
+type JoinReply struct {
+	Status string `json:"status"`
+	Group  View   `json:"group,omitempty"`
+}
+
+func (r *joinRequest) validate() error {
+	if err := checkGroupIDRef(r.GroupID); err != nil {
+		return err
+	}
+	if r.Type != "" && !r.Type.Valid() {
+		return errParam("type: must be Private, Public, ChatRoom or AVChatRoom, got %q", r.Type)
+	}
+	return checkLen("applyMessage", r.ApplyMessage, MaxNoteBytes)
+}
+
+func opJoinGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
+	var r joinRequest
+	if err := decode(data, &r); err != nil {
+		return Outcome{}, err
+	}
+	if err := r.validate(); err != nil {
+		return Outcome{}, err
+	}
+	if c.UserID == "" {
+		return s.joinAnonymous(ctx, c, &r)
+	}
+	return retry(ctx, func() (Outcome, error) { return s.join(ctx, c, &r) })
+}
+
+// joinAnonymous is an anonymous join: live rooms only (2662 otherwise).
+func (s *Service) joinAnonymous(ctx context.Context, c Caller, r *joinRequest) (Outcome, error) {
+	if r.Type != "" && r.Type != AVChatRoom {
+		return Outcome{}, Errorf(CodeAnonNotLive, "joinGroup: anonymous connections may only join live rooms")
+	}
+	g, err := s.group(ctx, r.GroupID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !g.Type.Live() {
+		return Outcome{}, Errorf(CodeAnonNotLive, "joinGroup: %s is a %s group; anonymous connections may only join live rooms", g.ID, g.Type)
+	}
+	return s.joinLive(ctx, c, g)
+}
+
+func (s *Service) join(ctx context.Context, c Caller, r *joinRequest) (Outcome, error) {
+	g, a, err := s.load(ctx, OpJoinGroup, r.GroupID, c.UserID, func(g *Group) error {
+		if r.Type != "" && r.Type != g.Type {
+			return errParam("type: group %s is %s, not %s", g.ID, g.Type, r.Type)
+		}
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if g.Type.Live() {
+		return s.joinLive(ctx, c, g)
+	}
+	if a.member != nil {
+		return Outcome{Reply: JoinReply{Status: AlreadyInGroup, Group: memberView(g, a.member, nil)}}, nil
+	}
+	switch g.JoinOption {
+	case DisableApply:
+		return Outcome{}, errNoPermission("joinGroup: group %s does not accept applications", g.ID)
+	case NeedPermission:
+		return s.apply(ctx, g, c.UserID, r.ApplyMessage)
+	}
+	return s.admit(ctx, g, c.UserID, c.UserID, OpJoinGroup)
+}
+
+// admit makes userID a member of g (by operator: itself, or the admin who
+// approved it): checks room and the user's group limit, commits the member
+// with tip 1, and subscribes the user before the tip is delivered.
+func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, op Op, extra ...func(*Change)) (Outcome, error) {
+	if g.MemberNum >= g.MaxMemberNum {
+		return Outcome{}, Errorf(CodeGroupFull, "%s: group %s is full (%d members)", op, g.ID, g.MaxMemberNum)
+	}
+	if err := s.store.ReserveGroup(ctx, userID, g.ID, s.opts.GroupLimit); err != nil {
+		if errors.Is(err, ErrTooManyGroups) {
+			return Outcome{}, Errorf(CodeTooManyGroups, "%s: %s is in %d groups already", op, userID, s.opts.GroupLimit)
+		}
+		return Outcome{}, err
+	}
+	now := s.now()
+	rec := g.clone()
+	m := &Member{UserID: userID, Role: RoleMember, JoinTime: now, JoinSeq: g.Seq + 1, MuteUntil: rec.takeMute(userID, now)}
+	tip := newTip(g, now, TipPayload{OperatorID: operator, OperationType: TipJoin, UserIDList: []string{userID}})
+	ch := &Change{GroupID: g.ID, Version: g.Version, Put: []*Member{m}, Tips: []*Message{tip}, Keep: s.opts.History}
+	if len(rec.Mutes) != len(g.Mutes) {
+		ch.Group = rec
+	}
+	for _, f := range extra {
+		f(ch)
+	}
+	if err := s.store.Commit(ctx, ch); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			s.releaseAll(ctx, g, []*Member{m})
+		}
+		return Outcome{}, err // on a conflict the retry decides again; the slot stays reserved
+	}
+	g.MemberNum++
+	g.Seq = tip.Sequence
+	g.Last = lastOf(tip)
+	return Outcome{
+		Reply: JoinReply{Status: JoinedSuccess, Group: memberView(g, m, nil)},
+		Events: []Event{
+			{Kind: Subscribe, GroupID: g.ID, UserIDs: []string{userID}},
+			deliverGroup(tip),
+		},
+	}, nil
+}
+
+// apply records a join application to a NeedPermission group and sends
+// notice 1 to the owner and every admin (again when refreshed).
+func (s *Service) apply(ctx context.Context, g *Group, userID, applyMsg string) (Outcome, error) {
+	if g.MemberNum >= g.MaxMemberNum {
+		return Outcome{}, Errorf(CodeGroupFull, "joinGroup: group %s is full (%d members)", g.ID, g.MaxMemberNum)
+	}
+	app := &Application{GroupID: g.ID, Applicant: userID, ApplyMessage: applyMsg, Time: s.now()}
+	if err := s.store.Commit(ctx, &Change{GroupID: g.ID, Version: g.Version, PutApps: []*Application{app}}); err != nil {
+		return Outcome{}, err
+	}
+	managers, err := s.managers(ctx, g)
+	if err != nil {
+		return Outcome{}, err
+	}
+	events := s.notify(ctx, g, userID, NoticeJoinRequest, applyMsg, managers...)
+	return Outcome{Reply: JoinReply{Status: WaitAdminApproval}, Events: events}, nil
+}
+
+// managers lists the owner and admins of g.
+func (s *Service) managers(ctx context.Context, g *Group) ([]string, error) {
+	all, err := s.store.AllMembers(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range all {
+		if m.Role == RoleOwner || m.Role == RoleAdmin {
+			out = append(out, m.UserID)
+		}
+	}
+	return out, nil
+}
+
+func opQuitGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
+	var r groupIDRequest
+	if err := decode(data, &r); err != nil {
+		return Outcome{}, err
+	}
+	if err := checkGroupIDRef(r.GroupID); err != nil {
+		return Outcome{}, err
+	}
+	if c.UserID == "" {
+		g, _, err := s.loadAnon(ctx, OpQuitGroup, r.GroupID, c)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return s.quitLive(ctx, c, g)
+	}
+	return retry(ctx, func() (Outcome, error) { return s.quit(ctx, c, r.GroupID) })
+}
+
+func (s *Service) quit(ctx context.Context, c Caller, groupID string) (Outcome, error) {
+	g, err := s.group(ctx, groupID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if g.Type.Live() {
+		return s.quitLive(ctx, c, g)
+	}
+	a, err := s.actor(ctx, g, c.UserID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if a.member == nil {
+		return Outcome{}, errNoPermission("quitGroup: you are not a member of group %s", g.ID)
+	}
+	now := s.now()
+	rec := g.clone()
+	changed := rec.keepMute(c.UserID, a.member.MuteUntil, now)
+	if a.member.Role == RoleOwner {
+		if g.Type != Private {
+			return Outcome{}, Errorf(CodeOwnerCannotQuit, "quitGroup: the owner may not quit a %s group; transfer it or dismiss it", g.Type)
+		}
+		rec.OwnerID = "" // a Work group becomes ownerless
+		changed = true
+	}
+	tip := newTip(g, now, TipPayload{OperatorID: c.UserID, OperationType: TipQuit, UserIDList: []string{c.UserID}})
+	ch := &Change{GroupID: g.ID, Version: g.Version, Del: []string{c.UserID}, Tips: []*Message{tip}, Keep: s.opts.History}
+	if changed {
+		ch.Group = rec
+	}
+	if err := s.store.Commit(ctx, ch); err != nil {
+		return Outcome{}, err
+	}
+	s.release(ctx, c.UserID, g.ID)
+	events := []Event{deliverGroup(tip, c.UserID), {Kind: Unsubscribe, GroupID: g.ID, UserIDs: []string{c.UserID}}}
+	events = append(events, s.notify(ctx, g, c.UserID, NoticeQuit, "", c.UserID)...)
+	return Outcome{Reply: groupIDRequest{GroupID: g.ID}, Events: events}, nil
+}
+
+// release frees a user's group slot after the group commit removed it.
+func (s *Service) release(ctx context.Context, userID, groupID string) {
+	if err := s.store.ReleaseGroup(ctx, userID, groupID); err != nil {
+		s.opts.Logger.Error("failed to release group slot", "group_id", groupID, "user_id", userID, "err", err)
+	}
+}

@@ -1,0 +1,150 @@
+package groups
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+)
+
+type sendRequest struct {
+	To               string          `json:"to"`
+	ConversationType string          `json:"conversationType"`
+	Type             string          `json:"type"`
+	Payload          json.RawMessage `json:"payload"`
+	Priority         Priority        `json:"priority"`
+	ID               string          `json:"ID"`
+	CloudCustomData  string          `json:"cloudCustomData"`
+}
+
+// MessageReply is the reply data of sendMessage.
+type MessageReply struct {
+	Message *Message `json:"message"`
+}
+
+type textPayload struct {
+	Text *string `json:"text"`
+}
+
+type customPayload struct {
+	Data        string `json:"data"`
+	Description string `json:"description"`
+	Extension   string `json:"extension"`
+}
+
+// validate checks the request and returns the compact payload to store.
+func (r *sendRequest) validate() (json.RawMessage, error) {
+	if err := checkGroupIDRef(r.To); err != nil {
+		return nil, errParam("to: required, the groupID")
+	}
+	if r.ConversationType != "" && r.ConversationType != ConvGroup {
+		return nil, errParam("conversationType: must be GROUP, got %q", r.ConversationType)
+	}
+	if r.Priority == "" {
+		r.Priority = Normal
+	}
+	if !r.Priority.Valid() {
+		return nil, errParam("priority: must be High, Normal, Low or Lowest, got %q", r.Priority)
+	}
+	if r.ID != "" && !printableASCII(r.ID, MaxMessageIDBytes) {
+		return nil, errParam("ID: 1..%d bytes of printable ASCII", MaxMessageIDBytes)
+	}
+	payload, err := r.payload()
+	if err != nil {
+		return nil, err
+	}
+	if n := len(payload) + len(r.CloudCustomData); n > MaxMessageBodyBytes {
+		return nil, errParam("message body: %d bytes of payload and cloudCustomData, at most %d", n, MaxMessageBodyBytes)
+	}
+	return payload, nil
+}
+
+// payload decodes and re-encodes the payload of its type, compact and with
+// only the fields TIM defines.
+func (r *sendRequest) payload() (json.RawMessage, error) {
+	if len(bytes.TrimSpace(r.Payload)) == 0 {
+		return nil, errParam("payload: required")
+	}
+	switch r.Type {
+	case TextElem:
+		var p textPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Text == nil {
+			return nil, errParam("payload: a TIMTextElem takes {text: string}")
+		}
+		return mustJSON(p), nil
+	case CustomElem:
+		var p customPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			return nil, errParam("payload: a TIMCustomElem takes {data, description, extension} strings")
+		}
+		return mustJSON(p), nil
+	}
+	return nil, errParam("type: must be TIMTextElem or TIMCustomElem, got %q", r.Type)
+}
+
+func opSendMessage(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
+	var r sendRequest
+	if err := decode(data, &r); err != nil {
+		return Outcome{}, err
+	}
+	payload, err := r.validate()
+	if err != nil {
+		return Outcome{}, err
+	}
+	nick := ""
+	if p, err := s.store.Profiles(ctx, []string{c.UserID}); err == nil && p[c.UserID] != nil {
+		nick = p[c.UserID].Nick
+	}
+	return retry(ctx, func() (Outcome, error) { return s.send(ctx, c, &r, payload, nick) })
+}
+
+func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload json.RawMessage, nick string) (Outcome, error) {
+	g, a, err := s.load(ctx, OpSendMessage, r.To, c.UserID, nil)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if g.Type.Live() {
+		return s.sendLive(ctx, c, g, r, payload, nick)
+	}
+	now := s.now()
+	if err := checkMuted(g, a, now); err != nil {
+		return Outcome{}, err
+	}
+	m := &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
+		ConversationType: ConvGroup, To: g.ID, From: c.UserID, Time: now, Priority: r.Priority,
+		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success"}
+	if a.member != nil {
+		m.NameCard = a.member.NameCard
+	}
+	stored, dup, err := s.store.Append(ctx, m, g.Version, false, s.opts.History)
+	if err != nil {
+		return Outcome{}, err
+	}
+	reply := *stored
+	reply.Flow = "out"
+	out := Outcome{Reply: MessageReply{Message: &reply}}
+	if !dup {
+		ev := deliverGroup(stored)
+		ev.Exclude = true
+		out.Events = []Event{ev}
+	}
+	return out, nil
+}
+
+// checkMuted is step 10 of sendMessage: a muted sender, or everyone but
+// the owner and App admins while muteAllMembers is on (10017).
+func checkMuted(g *Group, a actor, now int64) error {
+	if a.appAdmin {
+		return nil
+	}
+	until := g.Mutes[a.userID]
+	if a.member != nil {
+		until = a.member.MuteUntil
+	}
+	if until > now {
+		return Errorf(CodeMuted, "sendMessage: you are muted in group %s until %d", g.ID, until)
+	}
+	if g.MuteAll && a.role() != RoleOwner && !(g.Type.Live() && a.userID == g.OwnerID) {
+		return Errorf(CodeMuted, "sendMessage: all members of group %s are muted", g.ID)
+	}
+	return nil
+}

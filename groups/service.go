@@ -1,0 +1,279 @@
+package groups
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Options configure a Service. Zero values take SPEC.md's defaults.
+type Options struct {
+	// AppAdmins are the user IDs with App-admin rights (SPEC.md §1).
+	AppAdmins []string
+	// GroupLimit is how many groups a user may be in (10037); default 1000.
+	GroupLimit int
+	// History bounds each group's stored messages; default 1000 and 7 days.
+	History Retention
+	// ReadAll lists the types whose new members read all retained history
+	// (default: ChatRoom); other types read from the member's join.
+	ReadAll map[Type]bool
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger logs failures that do not fail an operation; default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Service executes the group operations of SPEC.md on a Store. It holds
+// no per-group state: every decision is made on a fresh read and committed
+// with a version check, so any number of Services (nodes) may share a
+// store. It knows nothing of sockets: each operation returns the reply and
+// the Events the transport must apply.
+type Service struct {
+	store  Store
+	admins map[string]bool
+	opts   Options
+}
+
+// NewService returns a Service on store.
+func NewService(store Store, o Options) *Service {
+	if o.GroupLimit <= 0 {
+		o.GroupLimit = 1000
+	}
+	if o.History.MaxMessages <= 0 {
+		o.History.MaxMessages = 1000
+	}
+	if o.History.MaxAge <= 0 {
+		o.History.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.ReadAll == nil {
+		o.ReadAll = map[Type]bool{ChatRoom: true}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Service{store: store, admins: map[string]bool{}, opts: o}
+	for _, a := range o.AppAdmins {
+		s.admins[a] = true
+	}
+	return s
+}
+
+// Store returns the service's store (for readiness checks).
+func (s *Service) Store() Store { return s.store }
+
+// IsAppAdmin reports whether userID has App-admin rights.
+func (s *Service) IsAppAdmin(userID string) bool { return userID != "" && s.admins[userID] }
+
+// Caller is who sends a request: a logged-in user, or an anonymous
+// connection (UserID "").
+type Caller struct {
+	UserID    string
+	SessionID uint64
+}
+
+// Outcome is the result of a successful operation: the reply's data and the
+// events to apply, in order.
+type Outcome struct {
+	Reply  any
+	Events []Event
+}
+
+// EventKind says what an Event asks the transport to do.
+type EventKind int
+
+// The event kinds.
+const (
+	// Deliver pushes Message to the sessions subscribed to GroupID (when
+	// ToGroup) and to every session of UserIDs.
+	Deliver EventKind = iota
+	// Subscribe makes every session of UserIDs listen to GroupID.
+	Subscribe
+	// Unsubscribe stops every session of UserIDs listening to GroupID.
+	Unsubscribe
+	// DropGroup stops every session listening to GroupID (dismissal).
+	DropGroup
+	// SetDiscard turns Discard (no chat messages) on or off for UserIDs in
+	// GroupID.
+	SetDiscard
+)
+
+// Event is one instruction to the transport. Events are applied in order:
+// a joiner is subscribed before its join tip, a quitter unsubscribed after
+// its quit tip.
+type Event struct {
+	Kind    EventKind
+	GroupID string
+	UserIDs []string
+	ToGroup bool
+	Message *Message
+	// Exclude: not to the calling session (a chat message's sender gets it
+	// in the reply instead).
+	Exclude bool
+	Discard bool
+}
+
+func deliverGroup(m *Message, also ...string) Event {
+	return Event{Kind: Deliver, GroupID: m.To, ToGroup: true, Message: m, UserIDs: also}
+}
+
+func deliverUsers(groupID string, m *Message, users ...string) Event {
+	return Event{Kind: Deliver, GroupID: groupID, Message: m, UserIDs: users}
+}
+
+// handler executes one op; anon marks the ops an anonymous connection may
+// call (they check the login themselves, after the group is known).
+type handler struct {
+	run  func(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error)
+	anon bool
+}
+
+// Do executes op with its raw request data for c. Errors are *Error with a
+// SPEC.md §7 code (CodeOf maps anything else, such as a store failure, to
+// 10002).
+func (s *Service) Do(ctx context.Context, c Caller, op string, data json.RawMessage) (Outcome, error) {
+	h, ok := handlers[Op(op)]
+	if !ok {
+		return Outcome{}, Errorf(CodeUnknownOp, "unknown op %q", op)
+	}
+	if c.UserID == "" && !h.anon {
+		return Outcome{}, Errorf(CodeNotLoggedIn, "%s: log in first", op)
+	}
+	return h.run(s, ctx, c, data)
+}
+
+// Known reports whether op is a group operation.
+func Known(op string) bool { _, ok := handlers[Op(op)]; return ok }
+
+// decode unmarshals request data into req; absent data leaves req zero.
+func decode(data json.RawMessage, req any) error {
+	if len(data) == 0 || string(data) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(data, req); err != nil {
+		return errParam("data: %s", describeJSONError(err))
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return te.Field + ": must be " + jsonKind(te.Type.Kind().String()) + ", got " + te.Value
+		}
+		return "must be an object, got " + te.Value
+	}
+	return err.Error()
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// maxAttempts bounds the retries of an operation that lost a version race.
+const maxAttempts = 32
+
+// retry runs fn until it does not fail with ErrConflict, with jittered
+// backoff, so concurrent operations on one group serialise.
+func retry(ctx context.Context, fn func() (Outcome, error)) (Outcome, error) {
+	for i := 0; ; i++ {
+		out, err := fn()
+		if !errors.Is(err, ErrConflict) {
+			return out, err
+		}
+		if i+1 >= maxAttempts {
+			return Outcome{}, Errorf(CodeInternal, "the group is too busy, retry")
+		}
+		d := time.Duration(rand.Int64N(int64(time.Millisecond) << min(i, 6)))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Outcome{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) now() int64 { return s.opts.Now().Unix() }
+
+// group loads a group; a missing one is 10010.
+func (s *Service) group(ctx context.Context, id string) (*Group, error) {
+	g, err := s.store.Group(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(CodeGroupNotFound, "group %s does not exist", id)
+	}
+	return g, err
+}
+
+// actor loads the caller's membership of g.
+func (s *Service) actor(ctx context.Context, g *Group, userID string) (actor, error) {
+	a := actor{userID: userID, appAdmin: s.IsAppAdmin(userID)}
+	if userID == "" || g.Type.Live() {
+		return a, nil
+	}
+	m, err := s.member(ctx, g.ID, userID)
+	a.member = m
+	return a, err
+}
+
+// member loads one member record; nil when not a member.
+func (s *Service) member(ctx context.Context, groupID, userID string) (*Member, error) {
+	ms, err := s.store.Members(ctx, groupID, []string{userID})
+	if err != nil {
+		return nil, err
+	}
+	return ms[userID], nil
+}
+
+// load reads a group and the caller's membership for op and applies the
+// group-level rules (steps 3, 4, 5, 7 of SPEC.md §3).
+func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeParams func(*Group) error) (*Group, actor, error) {
+	g, err := s.group(ctx, groupID)
+	if err != nil {
+		return nil, actor{}, err
+	}
+	a, err := s.actor(ctx, g, userID)
+	if err != nil {
+		return nil, actor{}, err
+	}
+	var tp func() error
+	if typeParams != nil {
+		tp = func() error { return typeParams(g) }
+	}
+	return g, a, authorize(op, g, a, tp)
+}
+
+// notify stores a system notice for each user and returns the events that
+// deliver it. It runs after the group change is committed, so a notice
+// that cannot be stored is still delivered (and the failure logged): the
+// operation itself has succeeded.
+func (s *Service) notify(ctx context.Context, g *Group, operator string, typ int, handleMsg string, users ...string) []Event {
+	events := make([]Event, 0, len(users))
+	now := s.now()
+	for _, u := range users {
+		n := newNotice(g, u, operator, typ, now, handleMsg)
+		if err := s.store.AppendNotice(ctx, u, n); err != nil {
+			s.opts.Logger.Error("failed to store system notice", "group_id", g.ID, "user_id", u, "err", err)
+		}
+		events = append(events, deliverUsers(g.ID, n, u))
+	}
+	return events
+}
