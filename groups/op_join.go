@@ -86,21 +86,27 @@ func (s *Service) join(ctx context.Context, c Caller, r *joinRequest) (Outcome, 
 	case NeedPermission:
 		return s.apply(ctx, g, c.UserID, r.ApplyMessage)
 	}
-	return s.admit(ctx, g, c.UserID, c.UserID, OpJoinGroup)
+	m, tip, err := s.admit(ctx, g, c.UserID, c.UserID, OpJoinGroup)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Reply: JoinReply{Status: JoinedSuccess, Group: memberView(g, m, nil)},
+		Events: joinedEvents(g, tip, c.UserID)}, nil
 }
 
 // admit makes userID a member of g (by operator: itself, or the admin who
-// approved it): checks room and the user's group limit, commits the member
-// with tip 1, and subscribes the user before the tip is delivered.
-func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, op Op, extra ...func(*Change)) (Outcome, error) {
+// approved it): checks room and the user's group limit and commits the
+// member with tip 1. extra edits the change (an approval consumes the
+// application in the same commit).
+func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, op Op, extra ...func(*Change)) (*Member, *Message, error) {
 	if g.MemberNum >= g.MaxMemberNum {
-		return Outcome{}, Errorf(CodeGroupFull, "%s: group %s is full (%d members)", op, g.ID, g.MaxMemberNum)
+		return nil, nil, Errorf(CodeGroupFull, "%s: group %s is full (%d members)", op, g.ID, g.MaxMemberNum)
 	}
 	if err := s.store.ReserveGroup(ctx, userID, g.ID, s.opts.GroupLimit); err != nil {
 		if errors.Is(err, ErrTooManyGroups) {
-			return Outcome{}, Errorf(CodeTooManyGroups, "%s: %s is in %d groups already", op, userID, s.opts.GroupLimit)
+			return nil, nil, Errorf(CodeTooManyGroups, "%s: %s is in %d groups already", op, userID, s.opts.GroupLimit)
 		}
-		return Outcome{}, err
+		return nil, nil, err
 	}
 	now := s.now()
 	rec := g.clone()
@@ -117,18 +123,17 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 		if !errors.Is(err, ErrConflict) {
 			s.releaseAll(ctx, g, []*Member{m})
 		}
-		return Outcome{}, err // on a conflict the retry decides again; the slot stays reserved
+		return nil, nil, err // on a conflict the retry decides again; the slot stays reserved
 	}
 	g.MemberNum++
 	g.Seq = tip.Sequence
 	g.Last = lastOf(tip)
-	return Outcome{
-		Reply: JoinReply{Status: JoinedSuccess, Group: memberView(g, m, nil)},
-		Events: []Event{
-			{Kind: Subscribe, GroupID: g.ID, UserIDs: []string{userID}},
-			deliverGroup(tip),
-		},
-	}, nil
+	return m, tip, nil
+}
+
+// joinedEvents subscribes the new members before their join tip goes out.
+func joinedEvents(g *Group, tip *Message, users ...string) []Event {
+	return []Event{{Kind: Subscribe, GroupID: g.ID, UserIDs: users}, deliverGroup(tip)}
 }
 
 // apply records a join application to a NeedPermission group and sends

@@ -17,3 +17,11 @@ func (s *Service) quitLive(_ context.Context, _ Caller, g *Group) (Outcome, erro
 func (s *Service) sendLive(_ context.Context, _ Caller, g *Group, _ *sendRequest, _ []byte, _ string) (Outcome, error) {
 	return Outcome{}, Errorf(CodeInternal, "sendMessage: live room %s is not served on this node yet", g.ID)
 }
+
+func (s *Service) liveMemberList(_ context.Context, _ Caller, g *Group, _, _ int) (Outcome, error) {
+	return Outcome{}, Errorf(CodeInternal, "getGroupMemberList: live room %s is not served on this node yet", g.ID)
+}
+
+func (s *Service) liveCount(_ context.Context, g *Group) (Outcome, error) {
+	return Outcome{}, Errorf(CodeInternal, "getGroupOnlineMemberCount: live room %s is not served on this node yet", g.ID)
+}

@@ -23,12 +23,8 @@ type GroupReply struct {
 // view is what the actor may see of g: everything for members and App
 // admins, the public fields for others.
 func (a actor) view(g *Group, filter []string) View {
-	if a.member != nil || a.appAdmin || (g.Type.Live() && a.userID != "" && a.userID == g.OwnerID) {
-		self := a.member
-		if self == nil && a.userID == g.OwnerID {
-			self = &Member{UserID: a.userID, Role: RoleOwner}
-		}
-		return memberView(g, self, filter)
+	if a.member != nil || a.appAdmin {
+		return memberView(g, a.member, filter)
 	}
 	return publicView(g)
 }

@@ -226,7 +226,15 @@ func (s *Service) group(ctx context.Context, id string) (*Group, error) {
 // actor loads the caller's membership of g.
 func (s *Service) actor(ctx context.Context, g *Group, userID string) (actor, error) {
 	a := actor{userID: userID, appAdmin: s.IsAppAdmin(userID)}
-	if userID == "" || g.Type.Live() {
+	if userID == "" {
+		return a, nil
+	}
+	if g.Type.Live() {
+		// Live membership is not stored; the owner's rights come from
+		// ownerID (SPEC.md §5). Whether a session has joined is presence's.
+		if userID == g.OwnerID {
+			a.member = &Member{UserID: userID, Role: RoleOwner}
+		}
 		return a, nil
 	}
 	m, err := s.member(ctx, g.ID, userID)
