@@ -179,6 +179,9 @@ func (s *Service) dismiss(ctx context.Context, c Caller, groupID string) (Outcom
 	if err != nil {
 		return Outcome{}, err
 	}
+	if g.Type.Live() {
+		return s.dismissLive(ctx, c, g)
+	}
 	members, err := s.store.AllMembers(ctx, g.ID)
 	if err != nil {
 		return Outcome{}, err

@@ -25,6 +25,11 @@ type Options struct {
 	// Logger logs failures that do not fail an operation; default
 	// slog.Default().
 	Logger *slog.Logger
+	// Presence keeps live-room membership; nil: live rooms answer 10002
+	// to membership ops.
+	Presence Presence
+	// NodeID names this node in SessionRefs.
+	NodeID string
 }
 
 // Service executes the group operations of SPEC.md on a Store. It holds
@@ -36,6 +41,7 @@ type Service struct {
 	store  Store
 	admins map[string]bool
 	opts   Options
+	tips   *tipBatcher
 }
 
 // NewService returns a Service on store.
@@ -58,12 +64,27 @@ func NewService(store Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Service{store: store, admins: map[string]bool{}, opts: o}
+	s := &Service{store: store, admins: map[string]bool{}, opts: o, tips: newTipBatcher(liveTipWindow, o.Now)}
 	for _, a := range o.AppAdmins {
 		s.admins[a] = true
 	}
+	if o.Presence != nil {
+		o.Presence.OnExpire(s.liveExpired)
+	}
 	return s
 }
+
+// OnEvents sets the sink of events that arise outside a request (batched
+// live-room tips, grace expiries). The transport applies them as it
+// applies an Outcome's events.
+func (s *Service) OnEvents(f func([]Event)) {
+	s.tips.mu.Lock()
+	s.tips.emit = f
+	s.tips.mu.Unlock()
+}
+
+// Close stops the Service's timers. Pending batched tips are dropped.
+func (s *Service) Close() { s.tips.close() }
 
 // Store returns the service's store (for readiness checks).
 func (s *Service) Store() Store { return s.store }
