@@ -1,0 +1,98 @@
+package presence
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"chatd/groups"
+)
+
+// testRedis returns a client on CHAT_TEST_REDIS_URL and a key prefix of the
+// test's own, whose keys are deleted when the test ends; it skips the
+// test when the variable is not set.
+func testRedis(t *testing.T) (redis.UniversalClient, string) {
+	t.Helper()
+	url := os.Getenv("CHAT_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("CHAT_TEST_REDIS_URL not set")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("CHAT_TEST_REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "chattest:" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Unlink(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+	})
+	return rdb, prefix
+}
+
+func TestRedisPresence(t *testing.T) {
+	testPresence(t, func(t *testing.T, grace time.Duration) (groups.Presence, func()) {
+		rdb, prefix := testRedis(t)
+		r := NewRedis(rdb, prefix, "n1", RedisOptions{Options: Options{Grace: grace}})
+		return r, func() { r.sweep(context.Background()) }
+	})
+}
+
+// TestRedisPresenceAcrossNodes: a user in room A on node 1 who joins B
+// through node 2 leaves A on node 1 too; a dead node's sessions stop
+// counting after the session TTL.
+func TestRedisPresenceAcrossNodes(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	n1 := NewRedis(rdb, prefix, "n1", RedisOptions{SessionTTL: 100 * time.Millisecond, Options: Options{Grace: 50 * time.Millisecond}})
+	n2 := NewRedis(rdb, prefix, "n2", RedisOptions{SessionTTL: 100 * time.Millisecond, Options: Options{Grace: 50 * time.Millisecond}})
+	s1 := groups.SessionRef{Node: "n1", ID: 1}
+	s2 := groups.SessionRef{Node: "n2", ID: 1}
+	n1.JoinLive(ctx, "A", "alice", s1)
+	res, err := n2.JoinLive(ctx, "B", "alice", s2)
+	if err != nil || res.Left != "A" || !res.LeftUser {
+		t.Fatalf("join B on n2: %+v %v", res, err)
+	}
+	if in, _ := n1.InRoom(ctx, "A", s1); in {
+		t.Error("alice's node-1 session still in A")
+	}
+	if n, _ := n1.Count(ctx, "A"); n != 0 {
+		t.Errorf("A count %d", n)
+	}
+	// Node 2 dies: no heartbeats. Its session stops counting after the TTL
+	// and the membership ends after the grace, reported once.
+	n1.JoinLive(ctx, "B", "bob", groups.SessionRef{Node: "n1", ID: 2})
+	ended := make(chan string, 10)
+	n1.OnExpire(func(room, user string) { ended <- room + "/" + user })
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		n1.heartbeat(ctx)
+		n1.sweep(ctx)
+		if len(ended) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case e := <-ended:
+		if e != "B/alice" {
+			t.Errorf("ended %s", e)
+		}
+	default:
+		t.Fatal("the dead node's user never expired")
+	}
+	if n, _ := n1.Count(ctx, "B"); n != 1 {
+		t.Errorf("B count %d, want 1 (bob)", n)
+	}
+}
