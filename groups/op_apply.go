@@ -37,7 +37,7 @@ func (r *handleRequest) resolve() error {
 
 func opHandleGroupApplication(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r handleRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.resolve(); err != nil {

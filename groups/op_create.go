@@ -123,7 +123,7 @@ func (r *createRequest) typeParams() error {
 
 func opCreateGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r createRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.validate(); err != nil {

@@ -45,7 +45,7 @@ func groupCursor(seq uint64) string { return "s" + strconv.FormatUint(seq, 10) }
 
 func opGetMessageList(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r messageListRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	count, err := pageSize(r.Count, DefaultPageSize, MaxPageSize)
@@ -163,7 +163,7 @@ type SyncReply struct {
 
 func opSyncMessages(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r syncRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

@@ -37,7 +37,7 @@ func (r *joinRequest) validate() error {
 
 func opJoinGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r joinRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.validate(); err != nil {
@@ -132,8 +132,11 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 }
 
 // joinedEvents subscribes the new members before their join tip goes out.
+// The tip is also addressed to them directly: on another node their
+// sessions may not listen to the group yet when it arrives (the hub
+// delivers a push to a session once).
 func joinedEvents(g *Group, tip *Message, users ...string) []Event {
-	return []Event{{Kind: Subscribe, GroupID: g.ID, UserIDs: users}, deliverGroup(tip)}
+	return []Event{{Kind: Subscribe, GroupID: g.ID, UserIDs: users}, deliverGroup(tip, users...)}
 }
 
 // apply records a join application to a NeedPermission group and sends
@@ -171,7 +174,7 @@ func (s *Service) managers(ctx context.Context, g *Group) ([]string, error) {
 
 func opQuitGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

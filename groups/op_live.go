@@ -229,3 +229,21 @@ func (s *Service) ViewerLoggedIn(ctx context.Context, c Caller, room string) (Ou
 	}
 	return s.joinLive(ctx, c, g)
 }
+
+// MemberLoggedOut keeps a session that logs out in its live room as an
+// anonymous viewer (PROTOCOL.md logout); the user's membership ends with
+// tip 2 when that was its last session there.
+func (s *Service) MemberLoggedOut(ctx context.Context, c Caller, room string) error {
+	if s.opts.Presence == nil || c.UserID == "" {
+		return nil
+	}
+	p := s.opts.Presence
+	if err := p.LeaveSession(ctx, room, s.ref(c)); err != nil {
+		return err
+	}
+	if still, err := p.IsMember(ctx, room, c.UserID); err == nil && !still {
+		s.tips.add(room, TipQuit, c.UserID, false)
+	}
+	_, err := p.JoinLive(ctx, room, "", s.ref(c))
+	return err
+}

@@ -96,7 +96,7 @@ func (r *updateRequest) apply(rec *Group) (map[string]any, error) {
 
 func opUpdateGroupProfile(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r updateRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.validate(); err != nil {
@@ -165,7 +165,7 @@ func (s *Service) tipEvents(g *Group, tip *Message, also ...string) []Event {
 
 func opDismissGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -206,7 +206,7 @@ type changeOwnerRequest struct {
 
 func opChangeGroupOwner(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r changeOwnerRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

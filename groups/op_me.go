@@ -17,7 +17,7 @@ type ProfileReply struct {
 
 func opUpdateMyProfile(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r profileUpdate
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if r.Nick != nil {
@@ -70,7 +70,7 @@ type CountReply struct {
 
 func opGetGroupOnlineMemberCount(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

@@ -21,7 +21,7 @@ type MemberListReply struct {
 
 func opGetGroupMemberList(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r memberListRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -81,7 +81,7 @@ type memberProfileRequest struct {
 
 func opGetGroupMemberProfile(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r memberProfileRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -129,7 +129,7 @@ type AddReply struct {
 
 func opAddGroupMember(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r usersRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

@@ -31,7 +31,7 @@ func (a actor) view(g *Group, filter []string) View {
 
 func opGetGroupProfile(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r profileRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -62,7 +62,7 @@ func (s *Service) loadAnon(ctx context.Context, op Op, groupID string, c Caller)
 
 func opSearchGroupByID(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -89,7 +89,7 @@ type ListReply struct {
 
 func opGetGroupList(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r listRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	joined, err := s.joined(ctx, c.UserID)

@@ -83,7 +83,7 @@ func (r *sendRequest) payload() (json.RawMessage, error) {
 
 func opSendMessage(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r sendRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	payload, err := r.validate()

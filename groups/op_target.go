@@ -19,7 +19,7 @@ type DeleteReply struct {
 
 func opDeleteGroupMember(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r usersRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -87,7 +87,7 @@ type muteRequest struct {
 
 func opSetGroupMemberMuteTime(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r muteRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -179,7 +179,7 @@ type roleRequest struct {
 
 func opSetGroupMemberRole(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r roleRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {
@@ -266,7 +266,7 @@ func opSetGroupMemberCustomField(s *Service, ctx context.Context, c Caller, data
 func (s *Service) setMemberData(ctx context.Context, c Caller, op Op, data json.RawMessage,
 	check func(*cardRequest) error, edit func(*cardRequest, *Member) (bool, error)) (Outcome, error) {
 	var r cardRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if r.UserID == "" {
@@ -310,7 +310,7 @@ type remindRequest struct {
 
 func opSetMessageRemindType(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r remindRequest
-	if err := decode(data, &r); err != nil {
+	if err := parseData(data, &r); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

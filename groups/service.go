@@ -172,8 +172,8 @@ func (s *Service) Do(ctx context.Context, c Caller, op string, data json.RawMess
 // Known reports whether op is a group operation.
 func Known(op string) bool { _, ok := handlers[Op(op)]; return ok }
 
-// decode unmarshals request data into req; absent data leaves req zero.
-func decode(data json.RawMessage, req any) error {
+// parseData unmarshals request data into req; absent data leaves req zero.
+func parseData(data json.RawMessage, req any) error {
 	if len(data) == 0 || string(data) == "null" {
 		return nil
 	}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -17,7 +18,6 @@ type MemoryStore struct {
 	mu      sync.Mutex // mu guards every field below
 	groups  map[string]*memGroup
 	seqs    map[string]uint64 // survive dismissal (SPEC.md §4 dismissGroup)
-	idem    map[string]idemEntry
 	users   map[string]map[string]struct{}
 	notices map[string][]*Message
 	profile map[string]*Profile
@@ -30,6 +30,9 @@ type memGroup struct {
 	msgs    []*Message // ascending sequence
 	apps    map[string]*Application
 	last    *LastMessage
+	// idem holds recent sends by from + "\x00" + ID; it goes with the group,
+	// so a repeat into a re-created group of the same ID is a new message.
+	idem map[string]idemEntry
 }
 
 type idemEntry struct {
@@ -45,7 +48,6 @@ func NewMemoryStore() *MemoryStore {
 		now:     time.Now,
 		groups:  map[string]*memGroup{},
 		seqs:    map[string]uint64{},
-		idem:    map[string]idemEntry{},
 		users:   map[string]map[string]struct{}{},
 		notices: map[string][]*Message{},
 		profile: map[string]*Profile{},
@@ -111,8 +113,10 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 	switch {
 	case c.Create && ok:
 		return ErrExists
+	case c.Create && c.Group == nil:
+		return errors.New("failed to commit group: a new group needs a record")
 	case c.Create:
-		g = &memGroup{members: map[string]*Member{}, apps: map[string]*Application{}}
+		g = &memGroup{members: map[string]*Member{}, apps: map[string]*Application{}, idem: map[string]idemEntry{}}
 	case !ok:
 		return ErrNotFound
 	case g.version != c.Version:
@@ -135,6 +139,7 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 		if !live {
 			g.msgs = append(g.msgs, cloneMessage(t))
 		}
+		g.last = lastOf(t) // tips are messages too (lastMessage, SPEC.md §6.3)
 	}
 	if c.Delete {
 		delete(s.groups, c.GroupID)
@@ -171,9 +176,9 @@ func (s *MemoryStore) Append(_ context.Context, m *Message, version uint64, live
 		return nil, false, ErrConflict
 	}
 	now := s.now()
-	key := m.To + "\x00" + m.From + "\x00" + m.ID
+	key := m.From + "\x00" + m.ID
 	if m.ID != "" {
-		if e, ok := s.idem[key]; ok && now.Before(e.expires) {
+		if e, ok := g.idem[key]; ok && now.Before(e.expires) {
 			return cloneMessage(e.msg), true, nil
 		}
 	}
@@ -184,8 +189,8 @@ func (s *MemoryStore) Append(_ context.Context, m *Message, version uint64, live
 		stored.ID = groupMessageID(m.To, stored.Sequence)
 	}
 	if m.ID != "" {
-		s.idem[key] = idemEntry{msg: cloneMessage(stored), expires: now.Add(IdempotencyWindow)}
-		s.expireIdem(now)
+		g.idem[key] = idemEntry{msg: cloneMessage(stored), expires: now.Add(IdempotencyWindow)}
+		g.expireIdem(now)
 	}
 	if !live {
 		g.msgs = trim(append(g.msgs, cloneMessage(stored)), keep, now)
@@ -196,13 +201,13 @@ func (s *MemoryStore) Append(_ context.Context, m *Message, version uint64, live
 
 // expireIdem drops expired idempotency entries; called with s.mu held.
 // Amortised: it scans only when the map has grown past a threshold.
-func (s *MemoryStore) expireIdem(now time.Time) {
-	if len(s.idem) < 4096 || len(s.idem)%1024 != 0 {
+func (g *memGroup) expireIdem(now time.Time) {
+	if len(g.idem) < 4096 || len(g.idem)%1024 != 0 {
 		return
 	}
-	for k, e := range s.idem {
+	for k, e := range g.idem {
 		if !now.Before(e.expires) {
-			delete(s.idem, k)
+			delete(g.idem, k)
 		}
 	}
 }

@@ -1,0 +1,87 @@
+-- commit.lua applies one Change to a group atomically (Store.Commit).
+--
+-- KEYS[1] meta hash: rec (Group JSON), live ('1'/'0'), ver, base (the
+--         sequence when the group was created), lseq/ltime/lfrom/lshow (last
+--         message)
+-- KEYS[2] members hash: userID -> Member JSON
+-- KEYS[3] seq counter: last sequence taken; survives Delete
+-- KEYS[4] msgs zset: score = sequence, member = stored message
+-- KEYS[5] apps hash: applicant -> Application JSON
+--
+-- ARGV[1] create '1'/'0'      ARGV[2] version read
+-- ARGV[3] delete '1'/'0'      ARGV[4] new record JSON ('' = unchanged)
+-- ARGV[5] live '1'/'0' of the new record
+-- ARGV[6] max messages (0 = no bound)
+-- ARGV[7] age cut, Unix seconds ('' = no bound)
+-- then counted lists, in the order they are applied:
+--   n, template*                   tips (see history.lua)
+--   time, from, show               last tip summary, only when n > 0
+--   n, userID*                     members removed
+--   n, (userID, Member JSON)*      members put
+--   n, applicant*                  applications consumed
+--   n, (applicant, JSON)*          applications put
+--
+-- Returns the sequence of the first tip (the others follow it; 0 when no
+-- tips), or an error reply EXISTS, NOTFOUND or CONFLICT.
+
+local meta, members, seqKey, msgs, apps = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+local at = 7
+local function arg()
+  at = at + 1
+  return ARGV[at]
+end
+
+local ver = redis.call('HGET', meta, 'ver')
+if ARGV[1] == '1' then
+  if ver then
+    return redis.error_reply('EXISTS group exists')
+  end
+  redis.call('HSET', meta, 'ver', 0, 'base', redis.call('GET', seqKey) or 0)
+elseif not ver then
+  return redis.error_reply('NOTFOUND group does not exist')
+elseif ver ~= ARGV[2] then
+  return redis.error_reply('CONFLICT group changed')
+end
+
+if ARGV[4] ~= '' then
+  redis.call('HSET', meta, 'rec', ARGV[4], 'live', ARGV[5])
+end
+local live = redis.call('HGET', meta, 'live') == '1'
+
+local first, seq = 0, 0
+for _ = 1, tonumber(arg()) do
+  seq = redis.call('INCR', seqKey)
+  if first == 0 then
+    first = seq
+  end
+  local stored = stamp(arg(), seq)
+  if not live then
+    redis.call('ZADD', msgs, seq, stored)
+  end
+end
+if first > 0 then
+  setLast(meta, seq, arg(), arg(), arg())
+end
+
+if ARGV[3] == '1' then
+  redis.call('DEL', meta, members, msgs, apps)
+  return first
+end
+
+for _ = 1, tonumber(arg()) do
+  redis.call('HDEL', members, arg())
+end
+for _ = 1, tonumber(arg()) do
+  redis.call('HSET', members, arg(), arg())
+end
+for _ = 1, tonumber(arg()) do
+  redis.call('HDEL', apps, arg())
+end
+for _ = 1, tonumber(arg()) do
+  redis.call('HSET', apps, arg(), arg())
+end
+
+trim(msgs, ARGV[6], ARGV[7])
+redis.call('HINCRBY', meta, 'ver', 1)
+return first

@@ -1,0 +1,522 @@
+package groups
+
+import (
+	"context"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The scripts. history.lua holds helpers and is prepended to the two
+// scripts that write history; each file starts with its KEYS/ARGV contract.
+var (
+	//go:embed history.lua
+	historyLua string
+	//go:embed commit.lua
+	commitLua string
+	//go:embed append.lua
+	appendLua string
+	//go:embed reserve.lua
+	reserveLua string
+
+	commitScript  = redis.NewScript(historyLua + commitLua)
+	appendScript  = redis.NewScript(historyLua + appendLua)
+	reserveScript = redis.NewScript(reserveLua)
+)
+
+// RedisStore is the Store on Redis (standalone, Sentinel or Cluster). Every
+// key of one group carries the hash tag {g:<groupID>} and every key of one
+// user {u:<userID>}, so each Commit and each Append is one script on one
+// slot, one round trip.
+//
+// Key layout under prefix P (see groupKey for why IDs with braces are safe):
+//
+//	P:{g:<id>}:meta     hash: rec (Group JSON), live, ver, base, lseq, ltime, lfrom, lshow
+//	P:{g:<id>}:members  hash: userID -> Member JSON
+//	P:{g:<id>}:seq      last sequence taken; survives dismissal (SPEC.md §4)
+//	P:{g:<id>}:msgs     zset: score = sequence, member = stored message
+//	P:{g:<id>}:apps     hash: applicant -> Application JSON
+//	P:{g:<id>}:idem:<hex from>:<hex ID>  first message of a send ID, PX 5 min
+//	P:{u:<id>}:groups   set of group IDs
+//	P:{u:<id>}:notices  list of system notices, oldest first
+//	P:{u:<id>}:profile  Profile JSON
+type RedisStore struct {
+	rdb    redis.UniversalClient
+	prefix string
+	now    func() time.Time // retention and idempotency clock; tests move it
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// NewRedisStore returns a Store on rdb whose keys start with prefix + ":".
+// A prefix holding "{" or "}" would put the hash tag in the prefix: still
+// correct, but every key would land in one Cluster slot.
+func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
+	return &RedisStore{rdb: rdb, prefix: prefix, now: time.Now}
+}
+
+// groupKey is a key of a group. Redis Cluster hashes the text between the
+// first "{" and the next "}", here "g:" + groupID up to its first "}" if it
+// has one: the same text for every key of the group, so they share a slot.
+// Keys of different groups never collide although an ID may hold "}:",
+// because no suffix holds a "}" (idempotency keys hex-encode their parts).
+func (s *RedisStore) groupKey(groupID, suffix string) string {
+	return s.prefix + ":{g:" + groupID + "}:" + suffix
+}
+
+func (s *RedisStore) userKey(userID, suffix string) string {
+	return s.prefix + ":{u:" + userID + "}:" + suffix
+}
+
+// groupKeys are the KEYS of commit.lua.
+func (s *RedisStore) groupKeys(groupID string) []string {
+	return []string{
+		s.groupKey(groupID, "meta"), s.groupKey(groupID, "members"),
+		s.groupKey(groupID, "seq"), s.groupKey(groupID, "msgs"), s.groupKey(groupID, "apps"),
+	}
+}
+
+// idemKey is the idempotency key of a send; hex keeps "}" and ":" of IDs
+// out of the key, so (from, ID) pairs cannot run into each other.
+func (s *RedisStore) idemKey(groupID, from, id string) string {
+	return s.groupKey(groupID, "idem:"+hex.EncodeToString([]byte(from))+":"+hex.EncodeToString([]byte(id)))
+}
+
+// Group implements Store: one MULTI/EXEC round trip, so the record, version,
+// member count and sequence are one snapshot.
+func (s *RedisStore) Group(ctx context.Context, groupID string) (*Group, error) {
+	var meta *redis.SliceCmd
+	var n *redis.IntCmd
+	var seq *redis.StringCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, s.groupKey(groupID, "meta"), "rec", "ver", "lseq", "ltime", "lfrom", "lshow")
+		n = p.HLen(ctx, s.groupKey(groupID, "members"))
+		seq = p.Get(ctx, s.groupKey(groupID, "seq"))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("failed to read group: %w", err)
+	}
+	v := meta.Val()
+	if v[0] == nil {
+		return nil, ErrNotFound
+	}
+	g, err := decodeGroup(v)
+	if err != nil {
+		return nil, err
+	}
+	g.MemberNum = int(n.Val())
+	g.Seq, _ = strconv.ParseUint(seq.Val(), 10, 64) // absent = 0
+	return g, nil
+}
+
+// decodeGroup decodes the meta fields rec, ver, lseq, ltime, lfrom, lshow.
+func decodeGroup(v []any) (*Group, error) {
+	f := make([]string, len(v))
+	for i, x := range v {
+		f[i], _ = x.(string)
+	}
+	var g Group
+	if err := json.Unmarshal([]byte(f[0]), &g); err != nil {
+		return nil, fmt.Errorf("failed to decode group: %w", err)
+	}
+	g.Version, _ = strconv.ParseUint(f[1], 10, 64)
+	if f[2] != "" {
+		seq, _ := strconv.ParseUint(f[2], 10, 64)
+		t, _ := strconv.ParseInt(f[3], 10, 64)
+		g.Last = &LastMessage{LastTime: t, LastSequence: seq, FromAccount: f[4], MessageForShow: f[5]}
+	}
+	return &g, nil
+}
+
+// Members implements Store.
+func (s *RedisStore) Members(ctx context.Context, groupID string, userIDs []string) (map[string]*Member, error) {
+	out := make(map[string]*Member, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.groupKey(groupID, "members"), userIDs...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read members: %w", err)
+	}
+	for _, v := range vals {
+		if js, ok := v.(string); ok {
+			m, err := decode[Member](js)
+			if err != nil {
+				return nil, err
+			}
+			out[m.UserID] = m
+		}
+	}
+	return out, nil
+}
+
+// AllMembers implements Store.
+func (s *RedisStore) AllMembers(ctx context.Context, groupID string) ([]*Member, error) {
+	vals, err := s.rdb.HVals(ctx, s.groupKey(groupID, "members")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read members: %w", err)
+	}
+	return decodeAll[Member](vals)
+}
+
+// Commit implements Store with commit.lua.
+func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
+	args, err := s.commitArgs(c)
+	if err != nil {
+		return err
+	}
+	first, err := commitScript.Run(ctx, s.rdb, s.groupKeys(c.GroupID), args...).Uint64()
+	if err != nil {
+		return scriptError("commit group", err)
+	}
+	for i, t := range c.Tips {
+		t.Sequence = first + uint64(i)
+		if t.ID == "" {
+			t.ID = groupMessageID(c.GroupID, t.Sequence)
+		}
+	}
+	return nil
+}
+
+// commitArgs lays c out as the ARGV of commit.lua.
+func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
+	if c.Create && c.Group == nil {
+		return nil, errors.New("failed to commit group: a new group needs a record")
+	}
+	rec, live := "", false
+	if c.Group != nil {
+		b, err := json.Marshal(c.Group)
+		if err != nil {
+			return nil, fmt.Errorf("failed to encode group: %w", err)
+		}
+		rec, live = string(b), c.Group.Type.Live()
+	}
+	args := []any{boolArg(c.Create), c.Version, boolArg(c.Delete), rec, boolArg(live),
+		c.Keep.MaxMessages, ageCut(c.Keep, s.now())}
+	args = append(args, len(c.Tips))
+	for _, t := range c.Tips {
+		tmpl, err := messageTemplate(c.GroupID, t)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, tmpl)
+	}
+	if n := len(c.Tips); n > 0 {
+		last := c.Tips[n-1]
+		args = append(args, last.Time, last.From, messageForShow(last))
+	}
+	args = appendStrings(args, c.Del)
+	args, err := appendRecords(args, c.Put, func(m *Member) string { return m.UserID })
+	if err != nil {
+		return nil, err
+	}
+	args = appendStrings(args, c.DelApps)
+	return appendRecords(args, c.PutApps, func(a *Application) string { return a.Applicant })
+}
+
+// Append implements Store with append.lua.
+func (s *RedisStore) Append(ctx context.Context, m *Message, version uint64, live bool, keep Retention) (*Message, bool, error) {
+	tmpl, err := messageTemplate(m.To, m)
+	if err != nil {
+		return nil, false, err
+	}
+	keys := []string{s.groupKey(m.To, "meta"), s.groupKey(m.To, "seq"), s.groupKey(m.To, "msgs")}
+	if m.ID != "" {
+		keys = append(keys, s.idemKey(m.To, m.From, m.ID))
+	}
+	now := s.now()
+	res, err := appendScript.Run(ctx, s.rdb, keys, version, boolArg(live), keep.MaxMessages, ageCut(keep, now),
+		tmpl, m.Time, m.From, messageForShow(m), now.UnixMilli(), IdempotencyWindow.Milliseconds()).Slice()
+	if err != nil {
+		return nil, false, scriptError("append message", err)
+	}
+	return appendResult(m, res)
+}
+
+// appendResult reads append.lua's reply: {0, sequence} or {1, first message}.
+func appendResult(m *Message, res []any) (*Message, bool, error) {
+	if len(res) == 2 {
+		if js, ok := res[1].(string); ok && res[0] == int64(1) {
+			first, err := decode[Message](js)
+			if err != nil {
+				return nil, false, err
+			}
+			return first, true, nil
+		}
+		if seq, ok := res[1].(int64); ok {
+			stored := cloneMessage(m)
+			stored.Sequence = uint64(seq)
+			if stored.ID == "" {
+				stored.ID = groupMessageID(m.To, stored.Sequence)
+			}
+			return stored, false, nil
+		}
+	}
+	return nil, false, fmt.Errorf("failed to append message: unexpected reply %v", res)
+}
+
+// Messages implements Store.
+func (s *RedisStore) Messages(ctx context.Context, groupID string, r Range) ([]*Message, error) {
+	z := redis.ZRangeArgs{Key: s.groupKey(groupID, "msgs"), ByScore: true,
+		Start: "(" + strconv.FormatUint(r.After, 10), Stop: "+inf"}
+	if r.Before > 0 {
+		z.Stop = "(" + strconv.FormatUint(r.Before, 10)
+	}
+	if r.Limit > 0 {
+		z.Count = int64(r.Limit)
+		if r.Newest {
+			z.Start, z.Stop, z.Rev = z.Stop, z.Start, true
+		}
+	}
+	vals, err := s.rdb.ZRangeArgs(ctx, z).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read messages: %w", err)
+	}
+	if z.Rev {
+		slices.Reverse(vals)
+	}
+	return decodeAll[Message](vals)
+}
+
+// OldestSequence implements Store.
+func (s *RedisStore) OldestSequence(ctx context.Context, groupID string) (uint64, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.groupKey(groupID, "msgs"), 0, 0).Result()
+	if err != nil {
+		return 0, fmt.Errorf("failed to read oldest sequence: %w", err)
+	}
+	if len(zs) == 0 {
+		return 0, nil
+	}
+	return uint64(zs[0].Score), nil
+}
+
+// ReserveGroup implements Store with reserve.lua.
+func (s *RedisStore) ReserveGroup(ctx context.Context, userID, groupID string, limit int) error {
+	ok, err := reserveScript.Run(ctx, s.rdb, []string{s.userKey(userID, "groups")}, groupID, limit).Int()
+	if err != nil {
+		return fmt.Errorf("failed to reserve group: %w", err)
+	}
+	if ok == 0 {
+		return ErrTooManyGroups
+	}
+	return nil
+}
+
+// ReleaseGroup implements Store.
+func (s *RedisStore) ReleaseGroup(ctx context.Context, userID, groupID string) error {
+	if err := s.rdb.SRem(ctx, s.userKey(userID, "groups"), groupID).Err(); err != nil {
+		return fmt.Errorf("failed to release group: %w", err)
+	}
+	return nil
+}
+
+// UserGroups implements Store.
+func (s *RedisStore) UserGroups(ctx context.Context, userID string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.userKey(userID, "groups")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read user groups: %w", err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Applications implements Store.
+func (s *RedisStore) Applications(ctx context.Context, groupID string) ([]*Application, error) {
+	vals, err := s.rdb.HVals(ctx, s.groupKey(groupID, "apps")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read applications: %w", err)
+	}
+	out, err := decodeAll[Application](vals)
+	sort.Slice(out, func(i, j int) bool { return out[i].Applicant < out[j].Applicant })
+	return out, err
+}
+
+// AppendNotice implements Store. Notices older than NoticeMaxAge are only
+// filtered on read; the key expires when the user got none for that long.
+func (s *RedisStore) AppendNotice(ctx context.Context, userID string, m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("failed to encode notice: %w", err)
+	}
+	key := s.userKey(userID, "notices")
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, key, b)
+		p.LTrim(ctx, key, -NoticeKeep, -1)
+		p.PExpire(ctx, key, NoticeMaxAge)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to store notice: %w", err)
+	}
+	return nil
+}
+
+// Notices implements Store.
+func (s *RedisStore) Notices(ctx context.Context, userID string) ([]*Message, error) {
+	vals, err := s.rdb.LRange(ctx, s.userKey(userID, "notices"), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read notices: %w", err)
+	}
+	all, err := decodeAll[Message](vals)
+	cut := s.now().Add(-NoticeMaxAge).Unix()
+	return slices.DeleteFunc(all, func(m *Message) bool { return m.Time < cut }), err
+}
+
+// Profiles implements Store: one pipeline, since the users' keys may sit
+// on different Cluster slots (go-redis splits it per node).
+func (s *RedisStore) Profiles(ctx context.Context, userIDs []string) (map[string]*Profile, error) {
+	cmds := make([]*redis.StringCmd, len(userIDs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range userIDs {
+			cmds[i] = p.Get(ctx, s.userKey(u, "profile"))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("failed to read profiles: %w", err)
+	}
+	out := make(map[string]*Profile, len(userIDs))
+	for i, c := range cmds {
+		if c.Err() != nil {
+			continue // redis.Nil: no profile
+		}
+		p, err := decode[Profile](c.Val())
+		if err != nil {
+			return nil, err
+		}
+		out[userIDs[i]] = p
+	}
+	return out, nil
+}
+
+// SetProfile implements Store.
+func (s *RedisStore) SetProfile(ctx context.Context, p *Profile) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("failed to encode profile: %w", err)
+	}
+	if err := s.rdb.Set(ctx, s.userKey(p.UserID, "profile"), b, 0).Err(); err != nil {
+		return fmt.Errorf("failed to store profile: %w", err)
+	}
+	return nil
+}
+
+// Ping implements Store.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("failed to ping redis: %w", err)
+	}
+	return nil
+}
+
+// storedRest is a Message without the fields messageTemplate writes itself:
+// the shallower fields hide the embedded ones from encoding/json.
+type storedRest struct {
+	*Message
+	Time     *struct{} `json:"time,omitempty"`
+	Sequence *struct{} `json:"sequence,omitempty"`
+	ID       *struct{} `json:"ID,omitempty"`
+}
+
+// messageTemplate encodes m as the store keeps it, {"time":T,"sequence":S,
+// "ID":...,...}, with NUL bytes (which JSON never holds) where the sequence
+// goes, for a script to fill in the sequence it takes. An empty ID becomes
+// groupMessageID(groupID, sequence).
+func messageTemplate(groupID string, m *Message) (string, error) {
+	rest, err := json.Marshal(storedRest{Message: m})
+	if err != nil {
+		return "", fmt.Errorf("failed to encode message: %w", err)
+	}
+	id, _ := json.Marshal(m.ID)
+	if m.ID == "" {
+		// groupMessageID ends with the sequence: swap the 0 for the mark.
+		zero, _ := json.Marshal(groupMessageID(groupID, 0))
+		id = append(zero[:len(zero)-2:len(zero)-2], "\x00\""...)
+	}
+	return `{"time":` + strconv.FormatInt(m.Time, 10) + `,"sequence":` + "\x00" +
+		`,"ID":` + string(id) + "," + string(rest[1:]), nil
+}
+
+// ageCut is the Retention's age bound as a Unix second ("" = none):
+// messages with an older time are dropped.
+func ageCut(keep Retention, now time.Time) string {
+	if keep.MaxAge <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(now.Add(-keep.MaxAge).Unix(), 10)
+}
+
+// scriptError maps a script's error reply to the Store's sentinel errors.
+func scriptError(what string, err error) error {
+	var re redis.Error
+	if errors.As(err, &re) {
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "CONFLICT "):
+			return ErrConflict
+		case strings.HasPrefix(msg, "EXISTS "):
+			return ErrExists
+		case strings.HasPrefix(msg, "NOTFOUND "):
+			return ErrNotFound
+		}
+	}
+	return fmt.Errorf("failed to %s: %w", what, err)
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// appendStrings appends a counted list of strings to script args.
+func appendStrings(args []any, list []string) []any {
+	args = append(args, len(list))
+	for _, s := range list {
+		args = append(args, s)
+	}
+	return args
+}
+
+// appendRecords appends a counted list of (key, JSON) pairs to script args.
+func appendRecords[T any](args []any, list []*T, key func(*T) string) ([]any, error) {
+	args = append(args, len(list))
+	for _, r := range list {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("failed to encode record: %w", err)
+		}
+		args = append(args, key(r), b)
+	}
+	return args, nil
+}
+
+func decode[T any](js string) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal([]byte(js), v); err != nil {
+		return nil, fmt.Errorf("failed to decode %T: %w", v, err)
+	}
+	return v, nil
+}
+
+func decodeAll[T any](vals []string) ([]*T, error) {
+	out := make([]*T, 0, len(vals))
+	for _, js := range vals {
+		v, err := decode[T](js)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
