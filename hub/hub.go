@@ -1,0 +1,167 @@
+package hub
+
+import (
+	"cmp"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Close codes the hub itself uses (PROTOCOL.md, "Close codes").
+const (
+	CodeGoingAway    = 1001 // Close, and Drain past its deadline
+	CodeInternal     = 1011 // a write failed; the peer rarely sees it
+	CodeSlowConsumer = 4008 // the send queue overflowed
+	CodePongTimeout  = 4012 // no pong within PongTimeout
+)
+
+// Options configure a Hub. Zero fields take the documented defaults.
+type Options struct {
+	QueueSize    int           // max queued items per session; default 512. Overflow closes the session with 4008.
+	PingPeriod   time.Duration // default 25s
+	PongTimeout  time.Duration // default 60s; no pong in time -> close 4012
+	WriteTimeout time.Duration // default 10s per write; a failed/timed-out write ends the session
+	Shards       int           // default 64: group and user indexes are sharded by FNV hash
+	Metrics      *Metrics      // may be nil
+	Logger       *slog.Logger  // may be nil -> slog.Default()
+}
+
+func (o Options) withDefaults() Options {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 512
+	}
+	if o.PingPeriod <= 0 {
+		o.PingPeriod = 25 * time.Second
+	}
+	if o.PongTimeout <= 0 {
+		o.PongTimeout = 60 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Shards <= 0 {
+		o.Shards = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Hub is the set of sessions of this node and the groups each listens to.
+// All its methods are safe for concurrent use.
+type Hub struct {
+	opts   Options
+	log    *slog.Logger
+	m      *Metrics // nil-safe
+	nextID atomic.Uint64
+	users  []userShard
+	groups []groupShard
+	bufs   sync.Pool // *[]byte: coalescing buffers, lent to a writer per batch
+	rcpts  sync.Pool // *[]*Session: recipient lists of Publish
+	sets   sync.Pool // map[*Session]struct{}: Publish's dedupe of many users
+
+	// mu guards sessions and closed. Registering is once per connection,
+	// far rarer than publishing, so one lock is enough here.
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	closed   bool
+}
+
+// New returns a Hub with o's settings (defaults for zero fields).
+func New(o Options) *Hub {
+	o = o.withDefaults()
+	h := &Hub{
+		opts:     o,
+		log:      o.Logger,
+		m:        o.Metrics,
+		users:    make([]userShard, o.Shards),
+		groups:   make([]groupShard, o.Shards),
+		sessions: map[*Session]struct{}{},
+	}
+	for i := range h.users {
+		h.users[i].users = map[string]*userEntry{}
+		h.groups[i].groups = map[string]map[*Session]bool{}
+	}
+	return h
+}
+
+// Register creates the session of c, starts its writer goroutine and its
+// ping timer. The caller must end it: Unregister when its read loop ends
+// (or Close/CloseNow), then wait for Done. On a closed hub the session is
+// closed with 1001 at once.
+func (h *Hub) Register(c Conn) *Session {
+	s := newSession(h, c)
+	h.mu.Lock()
+	closed := h.closed
+	h.sessions[s] = struct{}{}
+	h.mu.Unlock()
+	h.m.sessionOpened()
+	go s.run()
+	s.startPing()
+	if closed {
+		s.CloseNow(CodeGoingAway, "server going away")
+	}
+	return s
+}
+
+// Unregister is called by the server when its read loop of s ends (the
+// peer is gone): s leaves every index at once and its writer stops without
+// writing more (frames still queued are dropped, Conn.Close is not
+// called). Idempotent, and safe with a concurrent Close or CloseNow.
+func (h *Hub) Unregister(s *Session) {
+	h.unindex(s)
+	s.abort(0, "", true)
+}
+
+// Len returns the number of registered sessions (those not yet Done).
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// Close closes every session at once with 1001 and waits until all are
+// Done. Sessions registered later are closed as they come. Used by tests
+// and at shutdown.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	list := h.snapshot()
+	for _, s := range list {
+		s.CloseNow(CodeGoingAway, "server going away")
+	}
+	for _, s := range list {
+		<-s.Done()
+	}
+}
+
+// snapshot returns the registered sessions, oldest first.
+func (h *Hub) snapshot() []*Session {
+	h.mu.Lock()
+	list := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+	sortByID(list)
+	return list
+}
+
+// forget drops s from the registry; the writer calls it on its way out.
+func (h *Hub) forget(s *Session) {
+	h.mu.Lock()
+	_, ok := h.sessions[s]
+	delete(h.sessions, s)
+	h.mu.Unlock()
+	if ok {
+		h.m.sessionClosed()
+	}
+}
+
+func sortByID(list []*Session) {
+	slices.SortFunc(list, func(a, b *Session) int { return cmp.Compare(a.id, b.id) })
+}
