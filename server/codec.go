@@ -1,0 +1,135 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
+	"chatd/groups"
+)
+
+// maxIDBytes bounds a string request id (PROTOCOL.md Frames).
+const maxIDBytes = 64
+
+var nullID = json.RawMessage("null")
+
+// request is one decoded client frame.
+type request struct {
+	ID   json.RawMessage // as sent; "null" when absent or invalid
+	Op   string
+	Data json.RawMessage
+}
+
+// frameError is a bad frame: the reply's code and message, with the id to
+// echo (null when the frame had no usable id).
+type frameError struct {
+	id   json.RawMessage
+	code int
+	msg  string
+}
+
+func (e *frameError) Error() string { return e.msg }
+
+// decodeRequest parses a text frame into a request, or returns the
+// frameError to reply with (PROTOCOL.md: 10011 for invalid JSON, 10004 for
+// a frame of the wrong shape).
+func decodeRequest(p []byte) (*request, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(p, &raw); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) || !json.Valid(p) {
+			return nil, &frameError{nullID, groups.CodeInvalidJSON, "frame is not valid JSON"}
+		}
+		return nil, &frameError{nullID, groups.CodeInvalidParam, "frame must be a JSON object"}
+	}
+	if raw == nil {
+		return nil, &frameError{nullID, groups.CodeInvalidParam, "frame must be a JSON object"}
+	}
+	r := &request{ID: nullID, Data: raw["data"]}
+	id, ok := raw["id"]
+	if !ok || !validID(id) {
+		return nil, &frameError{nullID, groups.CodeInvalidParam, "id: must be a number or a string of at most 64 bytes"}
+	}
+	r.ID = id
+	if err := json.Unmarshal(raw["op"], &r.Op); err != nil || r.Op == "" {
+		return nil, &frameError{r.ID, groups.CodeInvalidParam, "op: required, a string"}
+	}
+	if d := bytes.TrimSpace(r.Data); len(d) > 0 && d[0] != '{' && string(d) != "null" {
+		return nil, &frameError{r.ID, groups.CodeInvalidParam, "data: must be an object"}
+	}
+	return r, nil
+}
+
+// validID reports whether an id is a JSON number or a string of at most
+// 64 bytes.
+func validID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	switch c := id[0]; {
+	case c == '"':
+		var s string
+		return json.Unmarshal(id, &s) == nil && len(s) <= maxIDBytes
+	case c == '-' || (c >= '0' && c <= '9'):
+		var n json.Number
+		return json.Unmarshal(id, &n) == nil
+	}
+	return false
+}
+
+// reply is a server reply frame.
+type reply struct {
+	ID      json.RawMessage `json:"id"`
+	Code    int             `json:"code"`
+	Message string          `json:"message,omitempty"`
+	Data    any             `json:"data,omitempty"`
+}
+
+// encodeReply encodes the reply to id: data on success (code 0), else the
+// code and message.
+func encodeReply(id json.RawMessage, code int, msg string, data any) []byte {
+	if code != 0 {
+		data = nil
+	}
+	b, err := json.Marshal(reply{ID: id, Code: code, Message: msg, Data: data})
+	if err != nil {
+		b, _ = json.Marshal(reply{ID: id, Code: groups.CodeInternal, Message: "internal error: cannot encode the reply"})
+	}
+	return b
+}
+
+// push is a server push frame.
+type push struct {
+	Event string `json:"event"`
+	Data  any    `json:"data"`
+}
+
+// encodePush encodes a push frame.
+func encodePush(event string, data any) []byte {
+	b, err := json.Marshal(push{Event: event, Data: data})
+	if err != nil {
+		panic("server: cannot encode push " + event + ": " + err.Error()) // only our own types get here
+	}
+	return b
+}
+
+// encodeMessage encodes one Message with the given flow, as an element of
+// an onMessageReceived array.
+func encodeMessage(m *groups.Message, flow string) []byte {
+	c := *m
+	c.Flow = flow
+	b, err := json.Marshal(&c)
+	if err != nil {
+		panic("server: cannot encode message: " + err.Error())
+	}
+	return b
+}
+
+// noticeFrame is the receiveGroupSystemNotice push that accompanies every
+// group system notice.
+func noticeFrame(m *groups.Message, in []byte) []byte {
+	return encodePush("receiveGroupSystemNotice", struct {
+		Type    int             `json:"type"`
+		Message json.RawMessage `json:"message"`
+	}{m.NoticeType(), in})
+}
