@@ -93,8 +93,9 @@ func BenchmarkCoalesce(b *testing.B) {
 }
 
 // BenchmarkIdleSession reports what an idle session costs: heap bytes
-// (session, queue, indexes with one group, write timer) and stack bytes
-// (its writer goroutine), after one push has been written.
+// (session, queue, a user and one group in the indexes, timers) just after
+// a push was written and once a ping has trimmed it, and stack bytes (its
+// writer goroutine).
 func BenchmarkIdleSession(b *testing.B) {
 	const n = 10000
 	for b.Loop() {
@@ -108,7 +109,12 @@ func BenchmarkIdleSession(b *testing.B) {
 		h.Publish(push("m", "g", ""))
 		waitIdle(h)
 		heap1, stack1 := memUse()
+		for _, s := range h.snapshot() {
+			s.trim() // what the next ping does
+		}
+		heap2, _ := memUse()
 		b.ReportMetric(float64(heap1-heap0)/n, "heap-B/session")
+		b.ReportMetric(float64(heap2-heap0)/n, "heap-B/idle-session")
 		b.ReportMetric(float64(stack1-stack0)/n, "stack-B/session")
 		h.Close()
 	}

@@ -23,7 +23,7 @@ type writeCtx struct {
 	deadline time.Time
 	armed    bool        // a write is in flight
 	running  bool        // timer is set to fire
-	timer    *time.Timer // made at the first write
+	timer    *time.Timer // made at the first write after an idle time
 }
 
 var _ context.Context = (*writeCtx)(nil)
@@ -109,6 +109,16 @@ func (c *writeCtx) expire() {
 		return
 	}
 	c.end(context.DeadlineExceeded)
+}
+
+// trim drops the timer of a session that has not written for a while
+// (its timer has run out), so an idle session holds none.
+func (c *writeCtx) trim() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.armed && !c.running {
+		c.timer = nil
+	}
 }
 
 // cancel ends the context for good (the session is closing at once).

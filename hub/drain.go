@@ -21,7 +21,7 @@ func (h *Hub) Drain(ctx context.Context, spread time.Duration, code int) {
 		return
 	}
 	for _, s := range list {
-		s.CloseNow(CodeGoingAway, "server going away")
+		s.CloseNow(codeGoingAway, "server going away")
 	}
 	grace, cancel := context.WithTimeout(context.Background(), drainGrace)
 	defer cancel()

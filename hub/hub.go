@@ -11,10 +11,10 @@ import (
 
 // Close codes the hub itself uses (PROTOCOL.md, "Close codes").
 const (
-	CodeGoingAway    = 1001 // Close, and Drain past its deadline
-	CodeInternal     = 1011 // a write failed; the peer rarely sees it
-	CodeSlowConsumer = 4008 // the send queue overflowed
-	CodePongTimeout  = 4012 // no pong within PongTimeout
+	codeGoingAway    = 1001 // Close, and Drain past its deadline
+	codeInternal     = 1011 // a write failed; the peer rarely sees it
+	codeSlowConsumer = 4008 // the send queue overflowed
+	codePongTimeout  = 4012 // no pong within PongTimeout
 )
 
 // Options configure a Hub. Zero fields take the documented defaults.
@@ -102,7 +102,7 @@ func (h *Hub) Register(c Conn) *Session {
 	go s.run()
 	s.startPing()
 	if closed {
-		s.CloseNow(CodeGoingAway, "server going away")
+		s.CloseNow(codeGoingAway, "server going away")
 	}
 	return s
 }
@@ -132,7 +132,7 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	list := h.snapshot()
 	for _, s := range list {
-		s.CloseNow(CodeGoingAway, "server going away")
+		s.CloseNow(codeGoingAway, "server going away")
 	}
 	for _, s := range list {
 		<-s.Done()

@@ -196,8 +196,9 @@ func TestRace(t *testing.T) {
 	for i := range 40 {
 		s, _ := session(h, fmt.Sprint("u", i%3))
 		ss = append(ss, s)
-		wg.Go(func() { churn(h, s, i) })
-		wg.Go(func() { end(h, s, i) })
+		mid := make(chan struct{})
+		wg.Go(func() { churn(h, s, i, mid) })
+		wg.Go(func() { <-mid; end(h, s, i) })
 	}
 	for _, s := range ss {
 		waitDoneT(t, s)
@@ -214,9 +215,13 @@ func TestRace(t *testing.T) {
 	}
 }
 
-func churn(h *Hub, s *Session, i int) {
+// churn changes s's memberships; it closes mid half-way, for end.
+func churn(h *Hub, s *Session, i int, mid chan struct{}) {
 	u := fmt.Sprint("u", i%3)
-	for j := range 50 {
+	for j := range 200 {
+		if j == 100 {
+			close(mid)
+		}
 		h.Subscribe(s, "g", j%2 == 0)
 		h.SetDiscard(u, "g", j%3 == 0)
 		h.SubscribeUser(u, "h")
@@ -230,6 +235,7 @@ func churn(h *Hub, s *Session, i int) {
 	h.DropGroup("g")
 }
 
+// end ends s in one of the ways a session ends, racing Unregister.
 func end(h *Hub, s *Session, i int) {
 	switch i % 4 {
 	case 0:
@@ -283,7 +289,7 @@ func TestDrainDeadline(t *testing.T) {
 	if code, _ := fc.closeCode(); code != 4001 {
 		t.Errorf("fine session closed with %d", code)
 	}
-	if code, _ := sc.closeCode(); code != CodeGoingAway || stuck.CloseCode() != CodeGoingAway {
+	if code, _ := sc.closeCode(); code != codeGoingAway || stuck.CloseCode() != codeGoingAway {
 		t.Errorf("stuck session closed with %d, CloseCode %d", code, stuck.CloseCode())
 	}
 }
@@ -293,12 +299,12 @@ func TestHubClose(t *testing.T) {
 	h := New(Options{})
 	s, c, _ := blockedSession(t, h)
 	h.Close()
-	if code, _ := c.closeCode(); code != CodeGoingAway || h.Len() != 0 {
+	if code, _ := c.closeCode(); code != codeGoingAway || h.Len() != 0 {
 		t.Errorf("closed with %d, Len %d", code, h.Len())
 	}
 	late, lc := session(h, "")
 	waitDoneT(t, late)
-	if code, _ := lc.closeCode(); code != CodeGoingAway {
+	if code, _ := lc.closeCode(); code != codeGoingAway {
 		t.Errorf("late session closed with %d", code)
 	}
 	_ = s

@@ -57,6 +57,6 @@ func (s *Session) endPing(err error) {
 	if open && err != nil {
 		s.h.m.pingTimedOut()
 		s.h.log.Debug("session ping failed", "conn_id", s.id, "user_id", s.UserID(), "err", err)
-		s.CloseNow(CodePongTimeout, "pong timeout")
+		s.CloseNow(codePongTimeout, "pong timeout")
 	}
 }

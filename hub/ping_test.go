@@ -25,7 +25,7 @@ func TestPingFailure(t *testing.T) {
 			tt.setup(c)
 			s := h.Register(c)
 			waitDoneT(t, s)
-			if code, _ := c.closeCode(); code != CodePongTimeout || s.CloseCode() != CodePongTimeout {
+			if code, _ := c.closeCode(); code != codePongTimeout || s.CloseCode() != codePongTimeout {
 				t.Errorf("closed with %d, CloseCode %d", code, s.CloseCode())
 			}
 			if n := metricValue(t, reg, "chat_hub_ping_timeouts_total"); n != 1 {

@@ -67,15 +67,17 @@ func (s *Session) take(spent []item) (batch []item, ok bool) {
 	return batch, true
 }
 
-// trim drops queue slices grown past maxSpare while the session is idle.
+// trim drops queue slices grown past maxSpare, and the write timer, while
+// the session is idle.
 // The ping timer calls it, so only a session idle for a while pays.
 func (s *Session) trim() {
 	s.qmu.Lock()
-	defer s.qmu.Unlock()
 	if len(s.items) == 0 && cap(s.items) > maxSpare {
 		s.items = nil
 	}
 	if cap(s.spare) > maxSpare {
 		s.spare = nil
 	}
+	s.qmu.Unlock()
+	s.wctx.trim()
 }

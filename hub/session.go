@@ -70,11 +70,11 @@ func (s *Session) UserID() string {
 }
 
 // Send queues one complete pre-encoded frame (a reply or a push) after
-// everything queued before it. It never blocks. p must not be modified
+// everything queued before it. It never blocks. frame must not be modified
 // afterwards. A full queue closes the session at once with 4008; after
-// Close or CloseNow, Send drops p.
-func (s *Session) Send(p []byte) {
-	s.enqueue(item{b: p, kind: kindFrame})
+// Close or CloseNow, Send drops frame.
+func (s *Session) Send(frame []byte) {
+	s.enqueue(item{b: frame, kind: kindFrame})
 }
 
 // Close closes the session gracefully: frames queued before it are
@@ -165,9 +165,9 @@ func (s *Session) wake() {
 
 // overflow closes a session whose queue is full, once.
 func (s *Session) overflow() {
-	if s.abort(CodeSlowConsumer, "slow consumer", false) {
+	if s.abort(codeSlowConsumer, "slow consumer", false) {
 		s.h.m.overflowed()
-		s.h.log.Warn("session queue overflowed", "conn_id", s.id, "user_id", s.UserID(),
+		s.h.log.Info("session queue overflowed", "conn_id", s.id, "user_id", s.UserID(),
 			"queue_size", s.h.opts.QueueSize)
 	}
 }

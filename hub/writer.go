@@ -124,7 +124,7 @@ func (s *Session) finish(writeErr error) {
 	s.h.forget(s)
 	if !peerGone {
 		if code == 0 || writeErr != nil {
-			code, reason = CodeInternal, "write failed"
+			code, reason = codeInternal, "write failed"
 		}
 		_ = s.conn.Close(code, reason)
 	}

@@ -155,7 +155,7 @@ func TestSlowConsumer(t *testing.T) {
 		waitFor(t, id, func() bool { return len(tokens(t, fc.written())) == i+1 })
 	}
 	waitDoneT(t, slow)
-	if code, _ := sc.closeCode(); code != CodeSlowConsumer || slow.CloseCode() != CodeSlowConsumer {
+	if code, _ := sc.closeCode(); code != codeSlowConsumer || slow.CloseCode() != codeSlowConsumer {
 		t.Errorf("slow closed with %d, CloseCode %d", code, slow.CloseCode())
 	}
 	if got := join(tokens(t, flushed(t, fast, fc))); got != join(want) {
@@ -191,7 +191,7 @@ func TestWriteFailure(t *testing.T) {
 			if s.CloseCode() != 0 {
 				t.Errorf("CloseCode %d, want 0", s.CloseCode())
 			}
-			if code, _ := c.closeCode(); code != CodeInternal {
+			if code, _ := c.closeCode(); code != codeInternal {
 				t.Errorf("conn closed with %d", code)
 			}
 			if n := metricValue(t, reg, "chat_hub_write_errors_total"); n != 1 {
