@@ -43,7 +43,11 @@ func opHandleGroupApplication(s *Service, ctx context.Context, c Caller, data js
 	if err := r.resolve(); err != nil {
 		return Outcome{}, err
 	}
-	return retry(ctx, func() (Outcome, error) { return s.handle(ctx, c, &r) })
+	out, err := retry(ctx, func() (Outcome, error) { return s.handle(ctx, c, &r) })
+	if err != nil && r.HandleAction == "Agree" {
+		s.releaseUnjoined(ctx, r.GroupID, r.Applicant)
+	}
+	return out, err
 }
 
 func (s *Service) handle(ctx context.Context, c Caller, r *handleRequest) (Outcome, error) {

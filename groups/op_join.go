@@ -46,7 +46,23 @@ func opJoinGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage
 	if c.UserID == "" {
 		return s.joinAnonymous(ctx, c, &r)
 	}
-	return retry(ctx, func() (Outcome, error) { return s.join(ctx, c, &r) })
+	out, err := retry(ctx, func() (Outcome, error) { return s.join(ctx, c, &r) })
+	if err != nil {
+		s.releaseUnjoined(ctx, r.GroupID, c.UserID)
+	}
+	return out, err
+}
+
+// releaseUnjoined frees the group slots that a failed operation may have
+// reserved for users who did not become members: a reservation survives a
+// version conflict so the retry can use it, and the retry may then fail
+// for another reason (the group filled up or was dismissed).
+func (s *Service) releaseUnjoined(ctx context.Context, groupID string, users ...string) {
+	ms := make([]*Member, len(users))
+	for i, u := range users {
+		ms[i] = &Member{UserID: u}
+	}
+	s.releaseAll(ctx, &Group{ID: groupID}, ms)
 }
 
 // joinAnonymous is an anonymous join: live rooms only (2662 otherwise).

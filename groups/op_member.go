@@ -138,7 +138,12 @@ func opAddGroupMember(s *Service, ctx context.Context, c Caller, data json.RawMe
 	if err := checkUserIDs("userIDList", r.UserIDList, 1, MaxAddMembers); err != nil {
 		return Outcome{}, err
 	}
-	return retry(ctx, func() (Outcome, error) { return s.add(ctx, c, r.GroupID, dedupe(r.UserIDList)) })
+	ids := dedupe(r.UserIDList)
+	out, err := retry(ctx, func() (Outcome, error) { return s.add(ctx, c, r.GroupID, ids) })
+	if err != nil {
+		s.releaseUnjoined(ctx, r.GroupID, ids...)
+	}
+	return out, err
 }
 
 func dedupe(ids []string) []string {
