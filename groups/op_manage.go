@@ -219,7 +219,7 @@ func opChangeGroupOwner(s *Service, ctx context.Context, c Caller, data json.Raw
 }
 
 func (s *Service) changeOwner(ctx context.Context, c Caller, r *changeOwnerRequest) (Outcome, error) {
-	g, a, err := s.load(ctx, OpChangeGroupOwner, r.GroupID, c.UserID, nil)
+	g, a, err := s.load(ctx, OpChangeGroupOwner, r.GroupID, c.UserID, nil, r.NewOwnerID)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -36,7 +36,7 @@ func opDeleteGroupMember(s *Service, ctx context.Context, c Caller, data json.Ra
 }
 
 func (s *Service) kick(ctx context.Context, c Caller, r *usersRequest) (Outcome, error) {
-	g, a, err := s.load(ctx, OpDeleteGroupMember, r.GroupID, c.UserID, nil)
+	g, a, err := s.load(ctx, OpDeleteGroupMember, r.GroupID, c.UserID, nil, r.UserIDList...)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -103,7 +103,7 @@ func opSetGroupMemberMuteTime(s *Service, ctx context.Context, c Caller, data js
 }
 
 func (s *Service) mute(ctx context.Context, c Caller, r *muteRequest) (Outcome, error) {
-	g, a, err := s.load(ctx, OpSetGroupMemberMuteTime, r.GroupID, c.UserID, nil)
+	g, a, err := s.load(ctx, OpSetGroupMemberMuteTime, r.GroupID, c.UserID, nil, r.UserID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -195,7 +195,7 @@ func opSetGroupMemberRole(s *Service, ctx context.Context, c Caller, data json.R
 }
 
 func (s *Service) setRole(ctx context.Context, c Caller, r *roleRequest) (Outcome, error) {
-	g, a, err := s.load(ctx, OpSetGroupMemberRole, r.GroupID, c.UserID, nil)
+	g, a, err := s.load(ctx, OpSetGroupMemberRole, r.GroupID, c.UserID, nil, r.UserID)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -145,10 +145,11 @@ func (a actor) role() Role {
 	return a.member.Role
 }
 
-// authorize applies steps 4, 5 and 7 of SPEC.md §3 for op on g. typeParams,
+// authorize applies steps 4 to 7 of SPEC.md §3 for op on g. typeParams,
 // when not nil, is the op's own step-5 check of parameters the type does
-// not take; it runs after the type's own step 5 and before step 7.
-func authorize(op Op, g *Group, a actor, typeParams func() error) error {
+// not take; it runs after the type's own step 5. targets are the op's
+// target users, for step 6 (the target is the caller).
+func authorize(op Op, g *Group, a actor, typeParams func() error, targets ...string) error {
 	r := rules[op][g.Type]
 	if !r.Anyone && a.member == nil && !a.appAdmin {
 		return errNoPermission("%s: you are not a member of group %s", op, g.ID)
@@ -158,6 +159,11 @@ func authorize(op Op, g *Group, a actor, typeParams func() error) error {
 	}
 	if typeParams != nil {
 		if err := typeParams(); err != nil {
+			return err
+		}
+	}
+	for _, t := range targets {
+		if err := checkSelf(op, g, a, t); err != nil {
 			return err
 		}
 	}

@@ -273,8 +273,9 @@ func (s *Service) member(ctx context.Context, groupID, userID string) (*Member, 
 }
 
 // load reads a group and the caller's membership for op and applies the
-// group-level rules (steps 3, 4, 5, 7 of SPEC.md §3).
-func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeParams func(*Group) error) (*Group, actor, error) {
+// group-level rules (steps 3 to 7 of SPEC.md §3).
+// targets are the op's target users (step 6).
+func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeParams func(*Group) error, targets ...string) (*Group, actor, error) {
 	g, err := s.group(ctx, groupID)
 	if err != nil {
 		return nil, actor{}, err
@@ -287,7 +288,7 @@ func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeP
 	if typeParams != nil {
 		tp = func() error { return typeParams(g) }
 	}
-	return g, a, authorize(op, g, a, tp)
+	return g, a, authorize(op, g, a, tp, targets...)
 }
 
 // notify stores a system notice for each user and returns the events that

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 
 	"chatd/groups"
 	"chatd/hub"
+	"chatd/presence"
 	"chatd/server/auth"
 )
 
@@ -33,19 +36,24 @@ type envOption func(*Options, *hub.Options)
 
 func newEnv(t *testing.T, store groups.Store, opts ...envOption) *testEnv {
 	t.Helper()
-	o := Options{Secret: testSecret, DevMode: true, NodeID: "test", Registry: prometheus.NewRegistry()}
-	ho := hub.Options{}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	o := Options{Secret: testSecret, DevMode: true, NodeID: "test", Registry: prometheus.NewRegistry(), Logger: quiet}
+	ho := hub.Options{Logger: quiet}
 	for _, f := range opts {
 		f(&o, &ho)
 	}
 	h := hub.New(ho)
-	svc := groups.NewService(store, groups.Options{AppAdmins: []string{"administrator"}})
+	pres := presence.NewMemory(presence.Options{})
+	svc := groups.NewService(store, groups.Options{AppAdmins: []string{"administrator"}, Presence: pres, NodeID: o.NodeID, Logger: quiet})
 	srv := New(o, svc, h)
+	svc.OnEvents(srv.ApplyEvents)
 	hts := httptest.NewServer(srv)
 	e := &testEnv{t: t, srv: srv, hub: h, hts: hts, url: "ws" + strings.TrimPrefix(hts.URL, "http") + "/ws"}
 	t.Cleanup(func() {
 		h.Close()
 		hts.Close()
+		svc.Close()
+		pres.Close()
 	})
 	return e
 }

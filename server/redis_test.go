@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -38,4 +39,11 @@ func redisStore(t *testing.T) groups.Store {
 		_ = rdb.Close()
 	})
 	return groups.NewRedisStore(rdb, prefix)
+}
+
+// unreachableRedis is a RedisStore on a port where nothing listens.
+func unreachableRedis(t *testing.T) groups.Store {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return groups.NewRedisStore(rdb, "chattest:unreachable")
 }
