@@ -186,6 +186,22 @@ func TestOpsOverTheWire(t *testing.T) {
 		}
 		var apps struct{ ApplicationList []groups.Application }
 		c["a"].mustOK("getGroupApplicationList", nil, &apps)
+		// An admin who was offline still finds the join requests in its
+		// @TIM#SYSTEM conversation.
+		var sys struct {
+			MessageList []groups.Message
+			IsCompleted bool
+		}
+		c["a"].mustOK("getMessageList", map[string]any{"conversationID": "@TIM#SYSTEM"}, &sys)
+		requests := 0
+		for _, m := range sys.MessageList {
+			if m.NoticeType() == groups.NoticeJoinRequest {
+				requests++
+			}
+		}
+		if requests != 2 || !sys.IsCompleted {
+			t.Errorf("admin's system conversation holds %d join requests (want 2): %+v", requests, sys)
+		}
 		c["z"].mustOK("searchGroupByID", map[string]any{"groupID": pub})
 		c["z"].mustOK("getMyProfile", nil)
 		c["x"].mustOK("syncMessages", map[string]any{"groupID": pub, "afterSequence": 0})
