@@ -36,12 +36,15 @@ func (sess *session) handle(ctx context.Context, p []byte) {
 	data, events, err := sess.execute(ctx, req)
 	code, msg := sess.srv.errorReply(req.Op, err)
 	sess.srv.metrics.request(req.Op, code, time.Since(start).Seconds())
+	// Events first: once a client has the reply, every push the request
+	// caused is queued (to its own sessions too), so its next request
+	// cannot overtake them.
+	sess.srv.apply(sess, events)
 	if countsAsBad(code) {
 		sess.badFrame(req.ID, code, msg)
 	} else {
 		sess.send(encodeReply(req.ID, code, msg, data))
 	}
-	sess.srv.apply(sess, events)
 	if code := sess.closeAfterReply; code != 0 {
 		sess.closeWith(code, "too many failed logins")
 	}
@@ -101,7 +104,11 @@ func (s *Server) apply(from *session, events []groups.Event) {
 	for _, ev := range events {
 		switch ev.Kind {
 		case groups.Deliver:
-			s.hub.Publish(s.pushOf(hs, ev))
+			groupID := ""
+			if ev.ToGroup {
+				groupID = ev.GroupID
+			}
+			s.order.push(s.pushOf(hs, ev), groupID, ev.Message.Sequence)
 		case groups.SubscribeSession, groups.UnsubscribeSession:
 			if from != nil {
 				from.setLive(ev.Kind == groups.SubscribeSession, ev.GroupID)

@@ -177,6 +177,7 @@ func (a *app) shutdown(cfg *Config, hs *http.Server, log *slog.Logger) {
 		log.Warn("http shutdown", "err", err)
 	}
 	a.hub.Close()
+	a.srv.Close()
 	a.svc.Close()
 	if a.presence != nil {
 		a.presence.Close()
