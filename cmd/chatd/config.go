@@ -90,6 +90,11 @@ type Config struct {
 	HistoryMaxMessages int `env:"CHAT_HISTORY_MAX_MESSAGES" envDefault:"1000"`
 	// HistoryMaxAge is how long a group keeps a message. Default 168h.
 	HistoryMaxAge time.Duration `env:"CHAT_HISTORY_MAX_AGE" envDefault:"168h"`
+	// HistoryReadAll lists the group types whose new members read all
+	// retained history; in the others a member reads from its join on.
+	// Comma-separated Private, Public, ChatRoom; default "ChatRoom"; an
+	// empty value = every type reads from the join.
+	HistoryReadAll []string `env:"CHAT_HISTORY_READ_ALL" envSeparator:"," envDefault:"ChatRoom"`
 	// RateLimit is the sustained requests per second of one connection
 	// (4029 when exceeded for long). Default 50.
 	RateLimit float64 `env:"CHAT_RATE_LIMIT" envDefault:"50"`
@@ -133,6 +138,10 @@ func (c *Config) fill(vars map[string]string) {
 	c.RedisClusterAddrs = trimList(c.RedisClusterAddrs)
 	c.AppAdmins = trimList(c.AppAdmins)
 	c.AllowedOrigins = trimList(c.AllowedOrigins)
+	c.HistoryReadAll = trimList(c.HistoryReadAll)
+	if v, ok := vars["CHAT_HISTORY_READ_ALL"]; ok && strings.TrimSpace(v) == "" {
+		c.HistoryReadAll = nil
+	}
 	if v, ok := vars["CHAT_APP_ADMINS"]; ok && strings.TrimSpace(v) == "" {
 		c.AppAdmins = nil
 	}
@@ -261,6 +270,11 @@ func (c *Config) Validate() error {
 	c.checkOrigins(&p)
 	c.checkNumbers(&p)
 	c.checkDurations(&p)
+	for _, t := range c.HistoryReadAll {
+		if t != "Private" && t != "Public" && t != "ChatRoom" {
+			p.addf("CHAT_HISTORY_READ_ALL", "types are Private, Public and ChatRoom, got %q", t)
+		}
+	}
 	switch strings.ToLower(c.LogLevelName) {
 	case "debug", "info", "warn", "error":
 	default:

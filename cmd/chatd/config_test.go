@@ -41,7 +41,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		DrainTimeout: 10 * time.Second, QueueSize: 512, PingPeriod: 25 * time.Second,
 		PongTimeout: 60 * time.Second, WriteTimeout: 10 * time.Second, LoginTimeout: 10 * time.Second,
 		TokenGrace: 25 * time.Second, MaxFrameBytes: 65536, GroupLimit: 1000,
-		HistoryMaxMessages: 1000, HistoryMaxAge: 168 * time.Hour, RateLimit: 50, RateBurst: 100,
+		HistoryMaxMessages: 1000, HistoryMaxAge: 168 * time.Hour, HistoryReadAll: []string{"ChatRoom"},
+		RateLimit: 50, RateBurst: 100,
 		BadFrameLimit: 20, LiveMsgRate: 40, LiveGrace: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(*c, want) {
@@ -265,5 +266,24 @@ func TestConfigFieldsDocumented(t *testing.T) {
 		if !strings.HasPrefix(key, "CHAT_") {
 			t.Errorf("variable %q lacks the CHAT_ prefix", key)
 		}
+	}
+}
+
+func TestLoadConfigHistoryReadAll(t *testing.T) {
+	c, err := LoadConfig(lookup(withSecret(nil)))
+	if err != nil || len(c.HistoryReadAll) != 1 || c.HistoryReadAll[0] != "ChatRoom" {
+		t.Fatalf("default %v %v", c.HistoryReadAll, err)
+	}
+	c, err = LoadConfig(lookup(withSecret(map[string]string{"CHAT_HISTORY_READ_ALL": " Public , ChatRoom"})))
+	if err != nil || len(c.HistoryReadAll) != 2 || !readAll(c.HistoryReadAll)["Public"] {
+		t.Fatalf("list %v %v", c.HistoryReadAll, err)
+	}
+	c, err = LoadConfig(lookup(withSecret(map[string]string{"CHAT_HISTORY_READ_ALL": ""})))
+	if err != nil || len(c.HistoryReadAll) != 0 {
+		t.Fatalf("empty %v %v", c.HistoryReadAll, err)
+	}
+	_, err = LoadConfig(lookup(withSecret(map[string]string{"CHAT_HISTORY_READ_ALL": "AVChatRoom"})))
+	if err == nil || !strings.Contains(err.Error(), "CHAT_HISTORY_READ_ALL") {
+		t.Fatalf("bad type: %v", err)
 	}
 }

@@ -105,6 +105,15 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
+// readAll is CHAT_HISTORY_READ_ALL as the Service wants it.
+func readAll(types []string) map[groups.Type]bool {
+	m := map[groups.Type]bool{}
+	for _, t := range types {
+		m[groups.Type(t)] = true
+	}
+	return m
+}
+
 // backend picks the store and presence: Redis when configured, else the
 // embedded in-memory default.
 func (a *app) backend(cfg *Config, log *slog.Logger) (groups.Store, groups.Presence, error) {
