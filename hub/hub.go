@@ -26,6 +26,10 @@ type Options struct {
 	Shards       int           // default 64: group and user indexes are sharded by FNV hash
 	Metrics      *Metrics      // may be nil
 	Logger       *slog.Logger  // may be nil -> slog.Default()
+	// Broker carries Send's envelopes between nodes; nil = this node only.
+	Broker Broker
+	// NodeID names this node in envelopes (required with a Broker).
+	NodeID string
 }
 
 func (o Options) withDefaults() Options {
@@ -62,11 +66,15 @@ type Hub struct {
 	bufs   sync.Pool // *[]byte: coalescing buffers, lent to a writer per batch
 	rcpts  sync.Pool // *[]*Session: recipient lists of Publish
 	sets   sync.Pool // map[*Session]struct{}: Publish's dedupe of many users
+	order  *orderer  // releases each group's sequenced pushes in order
+	seen   seenIDs   // envelope IDs received lately (a node may get one twice)
+	envSeq atomic.Uint64
 
-	// mu guards sessions and closed. Registering is once per connection,
+	// mu guards sessions, byID and closed. Registering is once per connection,
 	// far rarer than publishing, so one lock is enough here.
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	byID     map[uint64]*Session
 	closed   bool
 }
 
@@ -80,10 +88,21 @@ func New(o Options) *Hub {
 		users:    make([]userShard, o.Shards),
 		groups:   make([]groupShard, o.Shards),
 		sessions: map[*Session]struct{}{},
+		byID:     map[uint64]*Session{},
+	}
+	listen := func(string, bool) {}
+	if o.Broker != nil {
+		listen = o.Broker.Listen
 	}
 	for i := range h.users {
 		h.users[i].users = map[string]*userEntry{}
+		h.users[i].listen = listen
 		h.groups[i].groups = map[string]map[*Session]bool{}
+		h.groups[i].listen = listen
+	}
+	h.order = newOrderer(h.Publish)
+	if o.Broker != nil {
+		o.Broker.SetHandler(h.receive)
 	}
 	return h
 }
@@ -97,6 +116,7 @@ func (h *Hub) Register(c Conn) *Session {
 	h.mu.Lock()
 	closed := h.closed
 	h.sessions[s] = struct{}{}
+	h.byID[s.ID()] = s
 	h.mu.Unlock()
 	h.m.sessionOpened()
 	go s.run()
@@ -137,6 +157,7 @@ func (h *Hub) Close() {
 	for _, s := range list {
 		<-s.Done()
 	}
+	h.order.close()
 }
 
 // snapshot returns the registered sessions, oldest first.
@@ -156,6 +177,7 @@ func (h *Hub) forget(s *Session) {
 	h.mu.Lock()
 	_, ok := h.sessions[s]
 	delete(h.sessions, s)
+	delete(h.byID, s.ID())
 	h.mu.Unlock()
 	if ok {
 		h.m.sessionClosed()

@@ -7,9 +7,10 @@ type userShard struct {
 	// mu guards users and every userEntry in it. Changing a session's user
 	// takes it for writing (with Session.mu), so holding it for reading
 	// pins the user of every session listed here.
-	mu    sync.RWMutex
-	users map[string]*userEntry
-	_     [32]byte // keeps neighbouring shards' locks off one cache line
+	mu     sync.RWMutex
+	users  map[string]*userEntry
+	listen func(channel string, on bool) // the hub's listen hook; never nil
+	_      [32]byte                      // keeps neighbouring shards' locks off one cache line
 }
 
 // userEntry is what the hub knows of one user on this node.
@@ -25,6 +26,7 @@ type groupShard struct {
 	// lock it already holds.
 	mu     sync.RWMutex
 	groups map[string]map[*Session]bool
+	listen func(channel string, on bool) // the hub's listen hook; never nil
 	_      [32]byte
 }
 
@@ -113,6 +115,7 @@ func (ush *userShard) add(userID string, s *Session) *userEntry {
 	if e == nil {
 		e = &userEntry{}
 		ush.users[userID] = e
+		ush.listen(UserChannel(userID), true)
 	}
 	e.sessions = append(e.sessions, s)
 	return e
@@ -137,6 +140,7 @@ func (ush *userShard) remove(userID string, s *Session) {
 	}
 	if len(e.sessions) == 0 {
 		delete(ush.users, userID)
+		ush.listen(UserChannel(userID), false)
 	}
 }
 
@@ -148,6 +152,7 @@ func (gsh *groupShard) set(groupID string, s *Session, discard bool) {
 	if subs == nil {
 		subs = map[*Session]bool{}
 		gsh.groups[groupID] = subs
+		gsh.listen(GroupChannel(groupID), true)
 	}
 	subs[s] = discard
 }
@@ -158,8 +163,10 @@ func (gsh *groupShard) remove(groupID string, s *Session) {
 	gsh.mu.Lock()
 	defer gsh.mu.Unlock()
 	subs := gsh.groups[groupID]
+	_, had := subs[s]
 	delete(subs, s)
-	if len(subs) == 0 {
+	if had && len(subs) == 0 {
 		delete(gsh.groups, groupID)
+		gsh.listen(GroupChannel(groupID), false)
 	}
 }

@@ -1,10 +1,8 @@
-package server
+package hub
 
 import (
 	"sync"
 	"time"
-
-	"chatd/hub"
 )
 
 // reorderWait is how long a group's push waits for the pushes of lower
@@ -20,7 +18,7 @@ const reorderWait = 250 * time.Millisecond
 // older than what a group already released is dropped for the same
 // reason, so no session ever sees a group's sequence go backwards.
 type orderer struct {
-	publish func(*hub.Push)
+	publish func(*Push)
 
 	mu     sync.Mutex // mu guards groups
 	groups map[string]*groupOrder
@@ -30,20 +28,20 @@ type orderer struct {
 // published, so two releases of one group cannot overtake each other
 // (hub.Publish only enqueues; it never blocks on a socket).
 type groupOrder struct {
-	mu      sync.Mutex           // mu guards the fields below and publishing
-	born    time.Time            // when this node first saw the group (lately)
-	last    uint64               // highest sequence released
-	pending map[uint64]*hub.Push // held back, waiting for a gap to fill
+	mu      sync.Mutex       // mu guards the fields below and publishing
+	born    time.Time        // when this node first saw the group (lately)
+	last    uint64           // highest sequence released
+	pending map[uint64]*Push // held back, waiting for a gap to fill
 	timer   *time.Timer
 	idle    time.Time // when it last released; for forgetting idle groups
 }
 
-func newOrderer(publish func(*hub.Push)) *orderer {
+func newOrderer(publish func(*Push)) *orderer {
 	return &orderer{publish: publish, groups: map[string]*groupOrder{}}
 }
 
 // push releases p now or holds it until its predecessors arrive.
-func (o *orderer) push(p *hub.Push, groupID string, seq uint64) {
+func (o *orderer) push(p *Push, groupID string, seq uint64) {
 	if seq == 0 || groupID == "" {
 		o.publish(p)
 		return
@@ -76,14 +74,14 @@ func (o *orderer) group(groupID string, seq uint64) *groupOrder {
 	g := o.groups[groupID]
 	if g == nil {
 		now := time.Now()
-		g = &groupOrder{last: seq - 1, pending: map[uint64]*hub.Push{}, idle: now, born: now}
+		g = &groupOrder{last: seq - 1, pending: map[uint64]*Push{}, idle: now, born: now}
 		o.groups[groupID] = g
 		o.gc()
 	}
 	return g
 }
 
-func (o *orderer) publishAll(ps []*hub.Push) {
+func (o *orderer) publishAll(ps []*Push) {
 	for _, p := range ps {
 		o.publish(p)
 	}
@@ -91,8 +89,8 @@ func (o *orderer) publishAll(ps []*hub.Push) {
 
 // release takes p (sequence seq) and every held push that follows it
 // without a gap; called with g.mu held.
-func (g *groupOrder) release(p *hub.Push, seq uint64) []*hub.Push {
-	out := []*hub.Push{p}
+func (g *groupOrder) release(p *Push, seq uint64) []*Push {
+	out := []*Push{p}
 	g.last = seq
 	for {
 		q, ok := g.pending[g.last+1]

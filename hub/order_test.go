@@ -1,20 +1,18 @@
-package server
+package hub
 
 import (
 	"testing"
 	"time"
-
-	"chatd/hub"
 )
 
 func TestOrderer(t *testing.T) {
 	var got []uint64
-	seqOf := map[*hub.Push]uint64{}
+	seqOf := map[*Push]uint64{}
 	out := make(chan uint64, 100)
-	o := newOrderer(func(p *hub.Push) { out <- seqOf[p] })
+	o := newOrderer(func(p *Push) { out <- seqOf[p] })
 	defer o.close()
 	send := func(seq uint64) {
-		p := &hub.Push{}
+		p := &Push{}
 		seqOf[p] = seq
 		o.push(p, "g", seq)
 	}
@@ -52,7 +50,7 @@ func TestOrderer(t *testing.T) {
 			t.Fatalf("released %v, want %v", got, want)
 		}
 	}
-	o.push(&hub.Push{}, "", 0) // unsequenced: at once
+	o.push(&Push{}, "", 0) // unsequenced: at once
 	select {
 	case <-out:
 	case <-time.After(time.Second):

@@ -133,3 +133,10 @@ func noticeFrame(m *groups.Message, in []byte) []byte {
 		Message json.RawMessage `json:"message"`
 	}{m.NoticeType(), in})
 }
+
+// ResyncFrame is the resync push (PROTOCOL.md) for every group of the
+// session: the node may have missed pushes and clients recover as after a
+// reconnect.
+func ResyncFrame() []byte {
+	return encodePush("resync", map[string][]string{"groupIDList": {}})
+}

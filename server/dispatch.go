@@ -93,60 +93,51 @@ func (s *Server) errorReply(op string, err error) (int, string) {
 	return groups.CodeInternal, "internal error, retry"
 }
 
-// apply carries out a groups operation's events on the hub, in order.
-// from is the session whose request caused them (nil for events that
-// arise outside a request).
+// apply carries out a groups operation's events, in order, on every node
+// through the hub. from is the session whose request caused them (nil for
+// events that arise outside a request).
 func (s *Server) apply(from *session, events []groups.Event) {
-	var hs *hub.Session
-	if from != nil {
-		hs = from.hs
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
 	for _, ev := range events {
 		switch ev.Kind {
-		case groups.Deliver:
-			groupID := ""
-			if ev.ToGroup {
-				groupID = ev.GroupID
-			}
-			s.order.push(s.pushOf(hs, ev), groupID, ev.Message.Sequence)
 		case groups.SubscribeSession, groups.UnsubscribeSession:
 			if from != nil {
 				from.setLive(ev.Kind == groups.SubscribeSession, ev.GroupID)
 			}
-		case groups.Subscribe:
-			for _, u := range ev.UserIDs {
-				s.hub.SubscribeUser(u, ev.GroupID)
-			}
-		case groups.Unsubscribe:
-			for _, u := range ev.UserIDs {
-				s.hub.UnsubscribeUser(u, ev.GroupID)
-			}
-		case groups.DropGroup:
-			s.hub.DropGroup(ev.GroupID)
-		case groups.SetDiscard:
-			for _, u := range ev.UserIDs {
-				s.hub.SetDiscard(u, ev.GroupID, ev.Discard)
-			}
+			continue
+		}
+		if err := s.hub.Send(ctx, s.envelope(from, ev)); err != nil {
+			s.log.Error("failed to fan out", "group_id", ev.GroupID, "err", err, "node_id", s.opts.NodeID)
 		}
 	}
 }
 
-// pushOf encodes a Deliver event once per flow.
-func (s *Server) pushOf(from *hub.Session, ev groups.Event) *hub.Push {
-	m := ev.Message
-	p := &hub.Push{UserIDs: ev.UserIDs, From: m.From, Chat: m.Chat()}
-	if ev.ToGroup {
-		p.GroupID = ev.GroupID
+// envelope turns an event into the hub's cross-node form. A message is
+// encoded here once per flow.
+func (s *Server) envelope(from *session, ev groups.Event) *hub.Envelope {
+	env := &hub.Envelope{GroupID: ev.GroupID, UserIDs: ev.UserIDs, ToGroup: ev.ToGroup, Discard: ev.Discard}
+	switch ev.Kind {
+	case groups.Deliver:
+		m := ev.Message
+		env.Kind, env.From, env.Chat, env.Seq = hub.KindPush, m.From, m.Chat(), m.Sequence
+		env.In, env.Out = encodeMessage(m, "in"), encodeMessage(m, "out")
+		if m.Type == groups.SystemNoticeElem {
+			env.Notice = noticeFrame(m, env.In)
+		}
+		if ev.Exclude && from != nil {
+			env.Session = from.hs.ID()
+		}
+	case groups.Subscribe:
+		env.Kind = hub.KindSubscribeUser
+	case groups.Unsubscribe:
+		env.Kind = hub.KindUnsubscribeUser
+	case groups.DropGroup:
+		env.Kind = hub.KindDropGroup
+	case groups.SetDiscard:
+		env.Kind = hub.KindSetDiscard
 	}
-	p.In = encodeMessage(m, "in")
-	p.Out = encodeMessage(m, "out")
-	if m.Type == groups.SystemNoticeElem {
-		p.Notice = noticeFrame(m, p.In)
-	}
-	if ev.Exclude {
-		p.Exclude = from
-	}
-	return p
+	return env
 }
 
 // ApplyEvents applies events that arose outside any request (batched

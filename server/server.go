@@ -75,7 +75,6 @@ type Server struct {
 	svc     *groups.Service
 	hub     *hub.Hub
 	metrics *metrics
-	order   *orderer
 	mux     *http.ServeMux
 	log     *slog.Logger
 
@@ -92,13 +91,12 @@ func New(o Options, svc *groups.Service, h *hub.Hub) *Server {
 	o.defaults()
 	s := &Server{opts: o, svc: svc, hub: h, log: o.Logger, sessions: map[uint64]*session{}}
 	s.metrics = newMetrics(o.Registry)
-	s.order = newOrderer(h.Publish)
 	s.routes()
 	return s
 }
 
-// Close stops the server's timers. Call it after Drain.
-func (s *Server) Close() { s.order.close() }
+// Close releases the server's resources. Call it after Drain.
+func (s *Server) Close() {}
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()

@@ -92,8 +92,15 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var broker hub.Broker
+	if a.rdb != nil {
+		rb := hub.NewRedisBroker(a.rdb, hub.RedisBrokerOptions{Prefix: cfg.RedisPrefix, NodeID: cfg.NodeID, Logger: log,
+			OnResync: func() { a.hub.Broadcast(server.ResyncFrame()) }})
+		a.runners = append(a.runners, rb.Run)
+		broker = rb
+	}
 	a.hub = hub.New(hub.Options{QueueSize: cfg.QueueSize, PingPeriod: cfg.PingPeriod, PongTimeout: cfg.PongTimeout,
-		WriteTimeout: cfg.WriteTimeout, Metrics: hub.NewMetrics(reg), Logger: log})
+		WriteTimeout: cfg.WriteTimeout, Metrics: hub.NewMetrics(reg), Logger: log, Broker: broker, NodeID: cfg.NodeID})
 	a.svc = groups.NewService(store, groups.Options{AppAdmins: cfg.AppAdmins, GroupLimit: cfg.GroupLimit,
 		History: groups.Retention{MaxMessages: cfg.HistoryMaxMessages, MaxAge: cfg.HistoryMaxAge},
 		Logger:  log, Presence: pres, NodeID: cfg.NodeID})

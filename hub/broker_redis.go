@@ -1,0 +1,225 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisBrokerOptions configure a RedisBroker.
+type RedisBrokerOptions struct {
+	Prefix string // key and channel prefix (CHAT_REDIS_PREFIX)
+	NodeID string
+	// ProbeEvery is how often the node publishes to its own probe channel;
+	// a probe not back within 3 periods means the subscription is lost
+	// (default 2 s).
+	ProbeEvery time.Duration
+	// OnResync is called when the node may have missed envelopes (the
+	// subscription was lost and is back): the server tells its sessions.
+	OnResync func()
+	Logger   *slog.Logger
+}
+
+// RedisBroker is the Broker of a cluster on Redis pub/sub: one channel per
+// group and per user (prefix:ch:g:<id>, prefix:ch:u:<id>), subscribed only
+// while this node has sessions for it. A periodic self-probe catches a lost
+// subscription (a reconnect, or a silent loss), after which the node
+// resubscribes and OnResync runs.
+type RedisBroker struct {
+	rdb  redis.UniversalClient
+	opts RedisBrokerOptions
+
+	mu      sync.Mutex // mu guards want and handler
+	want    map[string]bool
+	handler func(*Envelope)
+	dirty   chan struct{} // wakes Run to apply Listen changes
+}
+
+var _ Broker = (*RedisBroker)(nil)
+
+// NewRedisBroker returns a broker on rdb; Run makes it work.
+func NewRedisBroker(rdb redis.UniversalClient, o RedisBrokerOptions) *RedisBroker {
+	if o.ProbeEvery <= 0 {
+		o.ProbeEvery = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.OnResync == nil {
+		o.OnResync = func() {}
+	}
+	return &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1)}
+}
+
+func (b *RedisBroker) channel(name string) string { return b.opts.Prefix + ":ch:" + name }
+func (b *RedisBroker) probeChannel() string       { return b.channel("probe:" + b.opts.NodeID) }
+
+// Publish implements Broker: one pipelined round trip for every channel.
+func (b *RedisBroker) Publish(ctx context.Context, channels []string, env *Envelope) error {
+	payload, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("failed to encode envelope: %w", err)
+	}
+	if len(channels) == 1 {
+		return b.rdb.Publish(ctx, b.channel(channels[0]), payload).Err()
+	}
+	pipe := b.rdb.Pipeline()
+	for _, c := range channels {
+		pipe.Publish(ctx, b.channel(c), payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("failed to publish: %w", err)
+	}
+	return nil
+}
+
+// Listen implements Broker; Run applies the change.
+func (b *RedisBroker) Listen(channel string, on bool) {
+	b.mu.Lock()
+	if on {
+		b.want[channel] = true
+	} else {
+		delete(b.want, channel)
+	}
+	b.mu.Unlock()
+	select {
+	case b.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// SetHandler implements Broker.
+func (b *RedisBroker) SetHandler(f func(*Envelope)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.handler = f
+}
+
+// Run subscribes and delivers envelopes until ctx ends, starting over on a
+// lost subscription.
+func (b *RedisBroker) Run(ctx context.Context) error {
+	lost := false
+	for ctx.Err() == nil {
+		err := b.session(ctx, lost)
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.opts.Logger.Warn("broker subscription lost; resubscribing", "node_id", b.opts.NodeID, "err", err)
+		lost = true
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// session is one subscription: it returns when the subscription is lost.
+// After a loss (resumed) the first probe back triggers OnResync.
+func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
+	ps := b.rdb.Subscribe(ctx, b.probeChannel())
+	defer ps.Close()
+	have := map[string]bool{}
+	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	probeSubs := 0
+	probe := time.NewTicker(b.opts.ProbeEvery)
+	defer probe.Stop()
+	lastProbe := time.Now()
+	pendingResync := resumed
+	b.sync(ctx, ps, have)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-b.dirty:
+			if err := b.sync(ctx, ps, have); err != nil {
+				return err
+			}
+		case v, ok := <-msgs:
+			if !ok {
+				return fmt.Errorf("subscription closed")
+			}
+			if sub, isSub := v.(*redis.Subscription); isSub {
+				// go-redis resubscribes by itself after a reconnect: a
+				// second confirmation of the probe channel means the
+				// connection dropped and envelopes may be lost.
+				if sub.Kind == "subscribe" && sub.Channel == b.probeChannel() {
+					if probeSubs++; probeSubs > 1 {
+						pendingResync = true
+					}
+				}
+				continue
+			}
+			m, isMsg := v.(*redis.Message)
+			if !isMsg {
+				continue
+			}
+			if m.Channel == b.probeChannel() {
+				lastProbe = time.Now()
+				if pendingResync {
+					pendingResync = false
+					b.opts.OnResync()
+				}
+				continue
+			}
+			b.deliver(m.Payload)
+		case <-probe.C:
+			if time.Since(lastProbe) > 3*b.opts.ProbeEvery {
+				return fmt.Errorf("no probe back for %v", time.Since(lastProbe).Round(time.Millisecond))
+			}
+			if err := b.rdb.Publish(ctx, b.probeChannel(), "p").Err(); err != nil {
+				pendingResync = true // envelopes sent meanwhile may be lost
+			}
+		}
+	}
+}
+
+// sync subscribes to wanted channels and unsubscribes from the others.
+func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[string]bool) error {
+	b.mu.Lock()
+	var add, del []string
+	for c := range b.want {
+		if !have[c] {
+			add = append(add, b.channel(c))
+			have[c] = true
+		}
+	}
+	for c := range have {
+		if !b.want[c] {
+			del = append(del, b.channel(c))
+			delete(have, c)
+		}
+	}
+	b.mu.Unlock()
+	if len(add) > 0 {
+		if err := ps.Subscribe(ctx, add...); err != nil {
+			return fmt.Errorf("failed to subscribe: %w", err)
+		}
+	}
+	if len(del) > 0 {
+		if err := ps.Unsubscribe(ctx, del...); err != nil {
+			return fmt.Errorf("failed to unsubscribe: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b *RedisBroker) deliver(payload string) {
+	var env Envelope
+	if err := json.NewDecoder(strings.NewReader(payload)).Decode(&env); err != nil {
+		b.opts.Logger.Warn("dropping an undecodable envelope", "err", err)
+		return
+	}
+	b.mu.Lock()
+	f := b.handler
+	b.mu.Unlock()
+	if f != nil {
+		f(&env)
+	}
+}

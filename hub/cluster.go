@@ -1,0 +1,178 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+)
+
+// Kind says what an Envelope asks every node to do.
+type Kind uint8
+
+// The envelope kinds.
+const (
+	KindPush            Kind = iota + 1 // deliver a message (Push fields)
+	KindSubscribeUser                   // UserIDs' sessions listen to GroupID
+	KindUnsubscribeUser                 // UserIDs' sessions stop listening to GroupID
+	KindDropGroup                       // every session stops listening to GroupID
+	KindSetDiscard                      // Discard on/off for UserIDs in GroupID
+)
+
+// Envelope is one fan-out instruction as it travels between nodes: a Push
+// (its element bytes encoded once, by the sending node) or a subscription
+// change addressed to users or to a group.
+type Envelope struct {
+	ID      string          `json:"id"` // unique per sending node and envelope
+	Kind    Kind            `json:"k"`
+	GroupID string          `json:"g,omitempty"`
+	ToGroup bool            `json:"tg,omitempty"` // KindPush: to the group's subscribers
+	UserIDs []string        `json:"u,omitempty"`
+	From    string          `json:"f,omitempty"`
+	In      json.RawMessage `json:"i,omitempty"`
+	Out     json.RawMessage `json:"o,omitempty"`
+	Notice  json.RawMessage `json:"n,omitempty"`
+	Chat    bool            `json:"c,omitempty"`
+	Seq     uint64          `json:"s,omitempty"` // the group's sequence (0 = unordered)
+	Node    string          `json:"nd,omitempty"`
+	Session uint64          `json:"x,omitempty"` // the sending session on Node: gets no push
+	Discard bool            `json:"d,omitempty"`
+}
+
+// Broker carries envelopes between the nodes of a cluster. A node listens
+// only to the channels of groups and users that have sessions on it.
+type Broker interface {
+	// Publish sends env on every channel, to every node listening to one
+	// of them (this node included). A node may receive it more than once.
+	Publish(ctx context.Context, channels []string, env *Envelope) error
+	// Listen starts (on) or stops listening to channel. It is called with
+	// hub locks held and must not block or call back into the hub.
+	Listen(channel string, on bool)
+	// SetHandler sets the function incoming envelopes go to.
+	SetHandler(f func(*Envelope))
+}
+
+// GroupChannel and UserChannel name the broker channels of a group and a
+// user.
+func GroupChannel(groupID string) string { return "g:" + groupID }
+
+// UserChannel names the broker channel of a user.
+func UserChannel(userID string) string { return "u:" + userID }
+
+// Send carries env to every node (through the Broker) or applies it here
+// when the hub has none. Delivery is at most once per session; pushes of
+// one group are released in sequence order at every node.
+func (h *Hub) Send(ctx context.Context, env *Envelope) error {
+	if h.opts.Broker == nil {
+		h.apply(env)
+		return nil
+	}
+	env.Node = h.opts.NodeID
+	env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
+	return h.opts.Broker.Publish(ctx, channels(env), env)
+}
+
+// channels lists the channels env travels on.
+func channels(env *Envelope) []string {
+	var out []string
+	if env.GroupID != "" && (env.Kind == KindDropGroup || env.ToGroup) {
+		out = append(out, GroupChannel(env.GroupID))
+	}
+	for _, u := range env.UserIDs {
+		out = append(out, UserChannel(u))
+	}
+	return out
+}
+
+// receive is the Broker's handler: each envelope is applied once.
+func (h *Hub) receive(env *Envelope) {
+	if env.ID != "" && !h.seen.add(env.ID) {
+		return
+	}
+	h.apply(env)
+}
+
+// apply carries out env on this node's sessions.
+func (h *Hub) apply(env *Envelope) {
+	switch env.Kind {
+	case KindPush:
+		p := &Push{UserIDs: env.UserIDs, From: env.From, In: env.In, Out: env.Out, Notice: env.Notice, Chat: env.Chat}
+		if env.ToGroup {
+			p.GroupID = env.GroupID
+		}
+		if env.Session != 0 && (env.Node == h.opts.NodeID || env.Node == "") {
+			p.Exclude = h.session(env.Session)
+		}
+		groupID := ""
+		if env.ToGroup {
+			groupID = env.GroupID
+		}
+		h.order.push(p, groupID, env.Seq)
+	case KindSubscribeUser:
+		for _, u := range env.UserIDs {
+			h.SubscribeUser(u, env.GroupID)
+		}
+	case KindUnsubscribeUser:
+		for _, u := range env.UserIDs {
+			h.UnsubscribeUser(u, env.GroupID)
+		}
+	case KindDropGroup:
+		h.DropGroup(env.GroupID)
+	case KindSetDiscard:
+		for _, u := range env.UserIDs {
+			h.SetDiscard(u, env.GroupID, env.Discard)
+		}
+	}
+}
+
+// session finds a registered session by ID (nil when gone).
+func (h *Hub) session(id uint64) *Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byID[id]
+}
+
+// Broadcast queues one complete frame on every session of this node (the
+// resync push after a lost broker subscription).
+func (h *Hub) Broadcast(frame []byte) {
+	h.mu.Lock()
+	all := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.Send(frame)
+	}
+}
+
+// seenIDs remembers the last envelope IDs received, so an envelope that
+// arrives on a group and a user channel is applied once.
+type seenIDs struct {
+	mu   sync.Mutex // mu guards the fields below
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+const seenSize = 16384
+
+// add records id and reports whether it is new.
+func (s *seenIDs) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set == nil {
+		s.set = make(map[string]struct{}, seenSize)
+		s.ring = make([]string, seenSize)
+	}
+	if _, ok := s.set[id]; ok {
+		return false
+	}
+	if old := s.ring[s.next]; old != "" {
+		delete(s.set, old)
+	}
+	s.ring[s.next] = id
+	s.next = (s.next + 1) % seenSize
+	s.set[id] = struct{}{}
+	return true
+}
