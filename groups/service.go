@@ -253,8 +253,20 @@ func (s *Service) actor(ctx context.Context, g *Group, userID string) (actor, er
 	if g.Type.Live() {
 		// Live membership is not stored; the owner's rights come from
 		// ownerID (SPEC.md §5). Whether a session has joined is presence's.
-		if userID == g.OwnerID {
+		switch {
+		case userID == g.OwnerID:
 			a.member = &Member{UserID: userID, Role: RoleOwner}
+		case s.opts.Presence != nil:
+			in, err := s.opts.Presence.IsMember(ctx, g.ID, userID)
+			if err != nil {
+				return a, err
+			}
+			if in {
+				a.member = &Member{UserID: userID, Role: RoleMember}
+			}
+		}
+		if a.member != nil {
+			a.member.MuteUntil = g.Mutes[userID] // live mutes are kept per room and user
 		}
 		return a, nil
 	}

@@ -178,14 +178,13 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 			log.Error("server failed", "err", err)
 		}
 	}
-	a.shutdown(cfg, hs, log)
-	stopRunners()
+	a.shutdown(cfg, hs, log, stopRunners)
 	return nil
 }
 
 // shutdown drains sessions (4001 spread over the drain time, then 1001),
 // stops the listener and releases everything.
-func (a *app) shutdown(cfg *Config, hs *http.Server, log *slog.Logger) {
+func (a *app) shutdown(cfg *Config, hs *http.Server, log *slog.Logger, stopRunners func()) {
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout+2*time.Second)
 	defer cancel()
 	a.srv.Drain(drainCtx, cfg.DrainTimeout)
@@ -193,6 +192,7 @@ func (a *app) shutdown(cfg *Config, hs *http.Server, log *slog.Logger) {
 		log.Warn("http shutdown", "err", err)
 	}
 	a.hub.Close()
+	stopRunners()
 	a.srv.Close()
 	a.svc.Close()
 	if a.presence != nil {

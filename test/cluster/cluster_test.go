@@ -1,0 +1,406 @@
+// Package cluster runs several chatd processes on one Redis and checks
+// that they act as one service (messages, tips, notices, live rooms,
+// presence, a killed node). It needs CHAT_TEST_REDIS_URL and a Go
+// toolchain to build chatd; it is skipped otherwise.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"chatd/groups"
+	"chatd/server/auth"
+)
+
+const secret = "cluster-test-secret-0123456789"
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// build compiles chatd once per test binary.
+func build(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "chatd-cluster")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "chatd")
+		out, err := exec.Command("go", "build", "-o", binary, "chatd/cmd/chatd").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// node is one chatd process.
+type node struct {
+	id   string
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// cluster starts n nodes on the Redis of CHAT_TEST_REDIS_URL under a
+// prefix of its own, stopping them and deleting the keys at the end.
+func cluster(t *testing.T, n int) []*node {
+	t.Helper()
+	url := os.Getenv("CHAT_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("CHAT_TEST_REDIS_URL not set")
+	}
+	bin := build(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "chattest" + hex.EncodeToString(b)
+	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	nodes := make([]*node, n)
+	for i := range nodes {
+		nodes[i] = start(t, bin, url, prefix, fmt.Sprintf("n%d", i+1))
+	}
+	return nodes
+}
+
+func start(t *testing.T, bin, url, prefix, id string) *node {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "CHAT_ADDR="+addr, "CHAT_REDIS_URL="+url, "CHAT_REDIS_PREFIX="+prefix,
+		"CHAT_TOKEN_SECRET="+secret, "CHAT_NODE_ID="+id, "CHAT_LOG_LEVEL=warn", "CHAT_DRAIN_TIMEOUT=200ms")
+	cmd.Stderr = os.Stderr // warnings and errors only (CHAT_LOG_LEVEL=warn)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	nd := &node{id: id, addr: addr, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(nd.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-nd.done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-nd.done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nd
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("node %s not ready", id)
+	return nil
+}
+
+func deleteKeys(t *testing.T, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Unlink(ctx, iter.Val())
+	}
+}
+
+// client is a WebSocket client of one node.
+type client struct {
+	t      *testing.T
+	name   string
+	c      *websocket.Conn
+	mu     sync.Mutex
+	msgs   []groups.Message
+	notes  []int
+	reply  chan frame
+	closed chan struct{}
+	nextID int
+}
+
+type frame struct {
+	ID      json.RawMessage `json:"id"`
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+	Event   string          `json:"event"`
+}
+
+func dial(t *testing.T, nd *node, user string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+nd.addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", nd.id, err)
+	}
+	c.SetReadLimit(1 << 20)
+	cl := &client{t: t, name: user + "@" + nd.id, c: c, reply: make(chan frame, 100), closed: make(chan struct{})}
+	go cl.read()
+	t.Cleanup(func() { _ = c.CloseNow(); <-cl.closed })
+	if user != "" {
+		tok, _ := auth.Sign([]byte(secret), user, time.Hour, time.Now())
+		cl.ok("login", map[string]any{"userID": user, "userSig": tok})
+	}
+	return cl
+}
+
+func (cl *client) read() {
+	defer close(cl.closed)
+	for {
+		_, p, err := cl.c.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var f frame
+		_ = json.Unmarshal(p, &f)
+		switch f.Event {
+		case "":
+			cl.reply <- f
+		case "onMessageReceived":
+			var ms []groups.Message
+			_ = json.Unmarshal(f.Data, &ms)
+			cl.mu.Lock()
+			cl.msgs = append(cl.msgs, ms...)
+			cl.mu.Unlock()
+		case "receiveGroupSystemNotice":
+			var d struct{ Type int }
+			_ = json.Unmarshal(f.Data, &d)
+			cl.mu.Lock()
+			cl.notes = append(cl.notes, d.Type)
+			cl.mu.Unlock()
+		}
+	}
+}
+
+func (cl *client) call(op string, data any) frame {
+	cl.t.Helper()
+	cl.nextID++
+	b, _ := json.Marshal(map[string]any{"id": cl.nextID, "op": op, "data": data})
+	if err := cl.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		cl.t.Fatalf("%s: write: %v", cl.name, err)
+	}
+	select {
+	case f := <-cl.reply:
+		return f
+	case <-time.After(10 * time.Second):
+		cl.t.Fatalf("%s: no reply to %s", cl.name, op)
+	}
+	return frame{}
+}
+
+func (cl *client) ok(op string, data any, out ...any) {
+	cl.t.Helper()
+	f := cl.call(op, data)
+	if f.Code != 0 {
+		cl.t.Fatalf("%s: %s: %d %s", cl.name, op, f.Code, f.Message)
+	}
+	for _, o := range out {
+		_ = json.Unmarshal(f.Data, o)
+	}
+}
+
+// waitFor polls cond for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// has reports whether the client got a message matching f.
+func (cl *client) has(f func(m groups.Message) bool) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, m := range cl.msgs {
+		if f(m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cl *client) hasNotice(typ int) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, n := range cl.notes {
+		if n == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func text(s string) func(groups.Message) bool {
+	return func(m groups.Message) bool { return string(m.Payload) == `{"text":"`+s+`"}` }
+}
+
+func tip(typ int, user string) func(groups.Message) bool {
+	return func(m groups.Message) bool {
+		return m.Type == groups.GroupTipElem && strings.Contains(string(m.Payload), fmt.Sprintf(`"operationType":%d,`, typ)) &&
+			strings.Contains(string(m.Payload), `"`+user+`"`)
+	}
+}
+
+func send(cl *client, gid, s string) groups.Message {
+	var r struct{ Message groups.Message }
+	cl.ok("sendMessage", map[string]any{"to": gid, "type": "TIMTextElem", "payload": map[string]any{"text": s}}, &r)
+	return r.Message
+}
+
+func TestMessagesTipsNoticesCrossNodes(t *testing.T) {
+	ns := cluster(t, 3)
+	alice1 := dial(t, ns[0], "alice")
+	alice3 := dial(t, ns[2], "alice")
+	bob := dial(t, ns[1], "bob")
+	carol := dial(t, ns[2], "carol")
+	var r struct{ Group struct{ GroupID string } }
+	alice1.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+	gid := r.Group.GroupID
+	waitFor(t, 5*time.Second, "notice 6 on alice's other node", func() bool { return alice3.hasNotice(groups.NoticeCreated) })
+	bob.ok("joinGroup", map[string]any{"groupID": gid})
+	for _, cl := range []*client{alice1, alice3, bob} {
+		waitFor(t, 5*time.Second, cl.name+" join tip", func() bool { return cl.has(tip(groups.TipJoin, "bob")) })
+	}
+	send(bob, gid, "hi from n2")
+	for _, cl := range []*client{alice1, alice3} {
+		waitFor(t, 5*time.Second, cl.name+" message", func() bool { return cl.has(text("hi from n2")) })
+	}
+	m := send(alice1, gid, "hi from n1")
+	waitFor(t, 5*time.Second, "bob gets alice's message", func() bool { return bob.has(text("hi from n1")) })
+	waitFor(t, 5*time.Second, "alice's other session gets flow out", func() bool {
+		return alice3.has(func(x groups.Message) bool { return x.Sequence == m.Sequence && x.Flow == "out" })
+	})
+	alice1.ok("deleteGroupMember", map[string]any{"groupID": gid, "userIDList": []string{"bob"}})
+	waitFor(t, 5*time.Second, "kick notice across nodes", func() bool { return bob.hasNotice(groups.NoticeKicked) })
+	send(alice1, gid, "after kick")
+	waitFor(t, 5*time.Second, "alice3 gets it", func() bool { return alice3.has(text("after kick")) })
+	time.Sleep(200 * time.Millisecond)
+	if bob.has(text("after kick")) || carol.has(func(groups.Message) bool { return true }) {
+		t.Error("a kicked user or a bystander got a group message")
+	}
+}
+
+func TestLiveRoomsAcrossNodes(t *testing.T) {
+	ns := cluster(t, 3)
+	owner := dial(t, ns[0], "owner")
+	var a, b struct{ Group struct{ GroupID string } }
+	owner.ok("createGroup", map[string]any{"name": "A", "type": "AVChatRoom"}, &a)
+	owner.ok("createGroup", map[string]any{"name": "B", "type": "AVChatRoom"}, &b)
+	roomA, roomB := a.Group.GroupID, b.Group.GroupID
+	u1 := dial(t, ns[0], "u")
+	u1.ok("joinGroup", map[string]any{"groupID": roomA})
+	watcher := dial(t, ns[1], "w")
+	watcher.ok("joinGroup", map[string]any{"groupID": roomA})
+	var viewers []*client
+	for _, nd := range ns {
+		v := dial(t, nd, "")
+		v.ok("joinGroup", map[string]any{"groupID": roomB, "type": "AVChatRoom"})
+		viewers = append(viewers, v)
+	}
+	owner.ok("joinGroup", map[string]any{"groupID": roomA})
+	send(owner, roomA, "A1")
+	waitFor(t, 5*time.Second, "u on n1 hears A", func() bool { return u1.has(text("A1")) })
+	// u joins B through node 3: its node-1 session leaves A.
+	u3 := dial(t, ns[2], "u")
+	u3.ok("joinGroup", map[string]any{"groupID": roomB})
+	waitFor(t, 5*time.Second, "tip 2 for u in A", func() bool { return watcher.has(tip(groups.TipQuit, "u")) })
+	send(owner, roomA, "A2")
+	waitFor(t, 5*time.Second, "watcher hears A2", func() bool { return watcher.has(text("A2")) })
+	time.Sleep(300 * time.Millisecond)
+	if u1.has(text("A2")) {
+		t.Error("u's node-1 session still receives room A after joining B on node 3")
+	}
+	if f := u1.call("sendMessage", map[string]any{"to": roomA, "type": "TIMTextElem", "payload": map[string]any{"text": "x"}}); f.Code != groups.CodeNoPermission {
+		t.Errorf("u sends to A after leaving: %d", f.Code)
+	}
+	// The online count of B: three anonymous viewers, one per node, and u.
+	waitFor(t, 10*time.Second, "online count 4", func() bool {
+		var c struct{ MemberCount int }
+		viewers[0].ok("getGroupOnlineMemberCount", map[string]any{"groupID": roomB}, &c)
+		return c.MemberCount == 4
+	})
+	send(u3, roomB, "B1")
+	for _, v := range viewers {
+		waitFor(t, 5*time.Second, v.name+" hears B", func() bool { return v.has(text("B1")) })
+	}
+}
+
+// TestKilledNode: kill -9 one node; its live sessions stop counting within
+// 30 s, and its clients, reconnecting to another node, recover what they
+// missed with syncMessages.
+func TestKilledNode(t *testing.T) {
+	ns := cluster(t, 3)
+	owner := dial(t, ns[0], "owner")
+	var r, live struct{ Group struct{ GroupID string } }
+	owner.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+	owner.ok("createGroup", map[string]any{"name": "L", "type": "AVChatRoom"}, &live)
+	gid := r.Group.GroupID
+	victim := dial(t, ns[2], "v")
+	victim.ok("joinGroup", map[string]any{"groupID": gid})
+	victim.ok("joinGroup", map[string]any{"groupID": live.Group.GroupID})
+	last := send(owner, gid, "before").Sequence
+	waitFor(t, 5*time.Second, "victim hears", func() bool { return victim.has(text("before")) })
+	_ = ns[2].cmd.Process.Kill()
+	<-ns[2].done
+	var sent []uint64
+	for i := 0; i < 20; i++ {
+		sent = append(sent, send(owner, gid, fmt.Sprint(i)).Sequence)
+	}
+	waitFor(t, 35*time.Second, "the dead node's session stops counting", func() bool {
+		var c struct{ MemberCount int }
+		owner.ok("getGroupOnlineMemberCount", map[string]any{"groupID": live.Group.GroupID}, &c)
+		return c.MemberCount == 0
+	})
+	back := dial(t, ns[1], "v")
+	var s struct {
+		MessageList []groups.Message
+		IsCompleted bool
+	}
+	back.ok("syncMessages", map[string]any{"groupID": gid, "afterSequence": last}, &s)
+	if len(s.MessageList) != 20 || !s.IsCompleted {
+		t.Fatalf("recovered %d messages", len(s.MessageList))
+	}
+	for i, m := range s.MessageList {
+		if m.Sequence != sent[i] {
+			t.Fatalf("message %d: sequence %d, want %d", i, m.Sequence, sent[i])
+		}
+	}
+}
