@@ -64,27 +64,55 @@ type node struct {
 	done chan struct{}
 }
 
-// cluster starts n nodes on the Redis of CHAT_TEST_REDIS_URL under a
-// prefix of its own, stopping them and deleting the keys at the end.
-func cluster(t *testing.T, n int) []*node {
-	t.Helper()
+// backend is where a cluster's nodes keep their state.
+type backend struct {
+	name string
+	env  string // CHAT_REDIS_URL=... or CHAT_REDIS_CLUSTER_ADDRS=...
+	rdb  func() redis.UniversalClient
+}
+
+// backends runs f on one Redis (CHAT_TEST_REDIS_URL) and on a Redis
+// Cluster (CHAT_TEST_REDIS_CLUSTER_ADDRS, see test/redis-cluster.sh),
+// each when configured.
+func backends(t *testing.T, f func(t *testing.T, b backend)) {
 	url := os.Getenv("CHAT_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("CHAT_TEST_REDIS_URL not set")
-	}
+	addrs := os.Getenv("CHAT_TEST_REDIS_CLUSTER_ADDRS")
+	t.Run("redis", func(t *testing.T) {
+		if url == "" {
+			t.Skip("CHAT_TEST_REDIS_URL not set")
+		}
+		f(t, backend{"redis", "CHAT_REDIS_URL=" + url, func() redis.UniversalClient {
+			opt, _ := redis.ParseURL(url)
+			return redis.NewClient(opt)
+		}})
+	})
+	t.Run("redis-cluster", func(t *testing.T) {
+		if addrs == "" {
+			t.Skip("CHAT_TEST_REDIS_CLUSTER_ADDRS not set")
+		}
+		f(t, backend{"cluster", "CHAT_REDIS_CLUSTER_ADDRS=" + addrs, func() redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+		}})
+	})
+}
+
+// cluster starts n nodes on b under a key prefix of their own, stopping
+// them and deleting the keys at the end.
+func cluster(t *testing.T, b backend, n int) []*node {
+	t.Helper()
 	bin := build(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "chattest" + hex.EncodeToString(b)
-	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	r := make([]byte, 6)
+	_, _ = rand.Read(r)
+	prefix := "chattest" + hex.EncodeToString(r)
+	t.Cleanup(func() { deleteKeys(b.rdb(), prefix) })
 	nodes := make([]*node, n)
 	for i := range nodes {
-		nodes[i] = start(t, bin, url, prefix, fmt.Sprintf("n%d", i+1))
+		nodes[i] = start(t, bin, b.env, prefix, fmt.Sprintf("n%d", i+1))
 	}
 	return nodes
 }
 
-func start(t *testing.T, bin, url, prefix, id string) *node {
+func start(t *testing.T, bin, store, prefix, id string) *node {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,7 +121,7 @@ func start(t *testing.T, bin, url, prefix, id string) *node {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "CHAT_ADDR="+addr, "CHAT_REDIS_URL="+url, "CHAT_REDIS_PREFIX="+prefix,
+	cmd.Env = append(os.Environ(), "CHAT_ADDR="+addr, store, "CHAT_REDIS_PREFIX="+prefix,
 		"CHAT_TOKEN_SECRET="+secret, "CHAT_NODE_ID="+id, "CHAT_LOG_LEVEL=warn", "CHAT_DRAIN_TIMEOUT=200ms")
 	cmd.Stderr = os.Stderr // warnings and errors only (CHAT_LOG_LEVEL=warn)
 	if err := cmd.Start(); err != nil {
@@ -124,18 +152,22 @@ func start(t *testing.T, bin, url, prefix, id string) *node {
 	return nil
 }
 
-func deleteKeys(t *testing.T, url, prefix string) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return
-	}
-	rdb := redis.NewClient(opt)
+// deleteKeys removes every key under prefix, on every master of a cluster.
+func deleteKeys(rdb redis.UniversalClient, prefix string) {
 	defer rdb.Close()
 	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Unlink(ctx, iter.Val())
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Unlink(ctx, iter.Val())
+		}
+		return iter.Err()
 	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, scan)
+		return
+	}
+	_ = scan(ctx, rdb.(*redis.Client))
 }
 
 // client is a WebSocket client of one node.
@@ -285,8 +317,10 @@ func send(cl *client, gid, s string) groups.Message {
 	return r.Message
 }
 
-func TestMessagesTipsNoticesCrossNodes(t *testing.T) {
-	ns := cluster(t, 3)
+func TestMessagesTipsNoticesCrossNodes(t *testing.T) { backends(t, testMessagesTipsNoticesCrossNodes) }
+
+func testMessagesTipsNoticesCrossNodes(t *testing.T, be backend) {
+	ns := cluster(t, be, 3)
 	alice1 := dial(t, ns[0], "alice")
 	alice3 := dial(t, ns[2], "alice")
 	bob := dial(t, ns[1], "bob")
@@ -318,8 +352,10 @@ func TestMessagesTipsNoticesCrossNodes(t *testing.T) {
 	}
 }
 
-func TestLiveRoomsAcrossNodes(t *testing.T) {
-	ns := cluster(t, 3)
+func TestLiveRoomsAcrossNodes(t *testing.T) { backends(t, testLiveRoomsAcrossNodes) }
+
+func testLiveRoomsAcrossNodes(t *testing.T, be backend) {
+	ns := cluster(t, be, 3)
 	owner := dial(t, ns[0], "owner")
 	var a, b struct{ Group struct{ GroupID string } }
 	owner.ok("createGroup", map[string]any{"name": "A", "type": "AVChatRoom"}, &a)
@@ -366,8 +402,10 @@ func TestLiveRoomsAcrossNodes(t *testing.T) {
 // TestKilledNode: kill -9 one node; its live sessions stop counting within
 // 30 s, and its clients, reconnecting to another node, recover what they
 // missed with syncMessages.
-func TestKilledNode(t *testing.T) {
-	ns := cluster(t, 3)
+func TestKilledNode(t *testing.T) { backends(t, testKilledNode) }
+
+func testKilledNode(t *testing.T, be backend) {
+	ns := cluster(t, be, 3)
 	owner := dial(t, ns[0], "owner")
 	var r, live struct{ Group struct{ GroupID string } }
 	owner.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
