@@ -182,3 +182,46 @@ func TestMuteByRole(t *testing.T) {
 		c[u].wantCode(want, "sendMessage", text)
 	}
 }
+
+// TestPagingHistory: paging back through 40 messages with
+// nextReqMessageID returns each exactly once, newest page first and
+// ascending within a page.
+func TestPagingHistory(t *testing.T) {
+	stores(t, func(t *testing.T, store groups.Store) {
+		e := newEnv(t, store)
+		alice := e.login("alice")
+		var r groupReply
+		alice.mustOK("createGroup", map[string]any{"name": "g", "type": "ChatRoom"}, &r)
+		gid := r.Group.GroupID
+		for i := 0; i < 40; i++ {
+			sendText(alice, gid, fmt.Sprint(i))
+		}
+		seen := map[uint64]bool{}
+		cursor, pages, prevFirst := "", 0, uint64(1<<62)
+		for {
+			var page struct {
+				MessageList      []groups.Message
+				NextReqMessageID string
+				IsCompleted      bool
+			}
+			alice.mustOK("getMessageList", map[string]any{"conversationID": "GROUP" + gid, "count": 15, "nextReqMessageID": cursor}, &page)
+			pages++
+			for i, m := range page.MessageList {
+				if seen[m.Sequence] || (i > 0 && m.Sequence <= page.MessageList[i-1].Sequence) || m.Sequence >= prevFirst {
+					t.Fatalf("page %d: sequence %d repeated or out of order", pages, m.Sequence)
+				}
+				seen[m.Sequence] = true
+			}
+			if len(page.MessageList) > 0 {
+				prevFirst = page.MessageList[0].Sequence
+			}
+			if page.IsCompleted {
+				break
+			}
+			cursor = page.NextReqMessageID
+		}
+		if len(seen) != 40 || pages != 3 {
+			t.Errorf("%d messages in %d pages, want 40 in 3", len(seen), pages)
+		}
+	})
+}
