@@ -55,6 +55,13 @@ type Presence interface {
 	DropRoom(ctx context.Context, room string) ([]string, error)
 	// OnExpire registers f, called when a user's grace in a room ends.
 	OnExpire(f func(room, userID string))
+
+	// UserUp records a logged-in session of userID on its node; UserDown
+	// removes it. A dead node's sessions stop counting within 30 s.
+	UserUp(ctx context.Context, userID string, s SessionRef) error
+	UserDown(ctx context.Context, userID string, s SessionRef) error
+	// Online reports how many sessions userID has across the cluster.
+	Online(ctx context.Context, userID string) (int, error)
 }
 
 // Event kinds for live rooms, beside those of service.go.

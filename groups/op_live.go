@@ -247,3 +247,19 @@ func (s *Service) MemberLoggedOut(ctx context.Context, c Caller, room string) er
 	_, err := p.JoinLive(ctx, room, "", s.ref(c))
 	return err
 }
+
+// UserUp records a logged-in session for presence (no-op without one).
+func (s *Service) UserUp(ctx context.Context, c Caller) error {
+	if s.opts.Presence == nil || c.UserID == "" {
+		return nil
+	}
+	return s.opts.Presence.UserUp(ctx, c.UserID, s.ref(c))
+}
+
+// UserDown removes a logged-in session from presence.
+func (s *Service) UserDown(ctx context.Context, c Caller) error {
+	if s.opts.Presence == nil || c.UserID == "" {
+		return nil
+	}
+	return s.opts.Presence.UserDown(ctx, c.UserID, s.ref(c))
+}

@@ -47,6 +47,7 @@ type Memory struct {
 	onExpire func(room, userID string)
 	order    uint64
 	closed   bool
+	online   map[string]map[groups.SessionRef]bool
 }
 
 type room struct {
@@ -67,7 +68,8 @@ var _ groups.Presence = (*Memory)(nil)
 // NewMemory returns an empty single-node presence.
 func NewMemory(o Options) *Memory {
 	o.defaults()
-	return &Memory{opts: o, rooms: map[string]*room{}, userRoom: map[string]string{}, sessRoom: map[groups.SessionRef]string{}}
+	return &Memory{opts: o, rooms: map[string]*room{}, userRoom: map[string]string{}, sessRoom: map[groups.SessionRef]string{},
+		online: map[string]map[groups.SessionRef]bool{}}
 }
 
 func (m *Memory) room(id string) *room {
@@ -337,4 +339,33 @@ func (m *Memory) Close() {
 			}
 		}
 	}
+}
+
+// UserUp implements groups.Presence.
+func (m *Memory) UserUp(_ context.Context, userID string, s groups.SessionRef) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.online[userID] == nil {
+		m.online[userID] = map[groups.SessionRef]bool{}
+	}
+	m.online[userID][s] = true
+	return nil
+}
+
+// UserDown implements groups.Presence.
+func (m *Memory) UserDown(_ context.Context, userID string, s groups.SessionRef) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.online[userID], s)
+	if len(m.online[userID]) == 0 {
+		delete(m.online, userID)
+	}
+	return nil
+}
+
+// Online implements groups.Presence.
+func (m *Memory) Online(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.online[userID]), nil
 }

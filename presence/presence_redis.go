@@ -62,8 +62,9 @@ type Redis struct {
 	node   string
 	opts   RedisOptions
 
-	mu       sync.Mutex // mu guards local and onExpire
+	mu       sync.Mutex // mu guards local, users and onExpire
 	local    map[groups.SessionRef]localSession
+	users    map[groups.SessionRef]string // this node's logged-in sessions
 	onExpire func(room, userID string)
 }
 
@@ -89,7 +90,8 @@ func NewRedis(rdb redis.UniversalClient, prefix, node string, o RedisOptions) *R
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Redis{rdb: rdb, prefix: prefix, node: node, opts: o, local: map[groups.SessionRef]localSession{}}
+	return &Redis{rdb: rdb, prefix: prefix, node: node, opts: o, local: map[groups.SessionRef]localSession{},
+		users: map[groups.SessionRef]string{}}
 }
 
 // roomKeys are KEYS[1..4] of the room scripts: sess, byuser, users, grace.
@@ -98,8 +100,9 @@ func (r *Redis) roomKeys(room string) []string {
 	return []string{p + "sess", p + "byuser", p + "users", p + "grace"}
 }
 
-func (r *Redis) liveKey(user string) string { return r.prefix + ":{u:" + user + "}:live" }
-func (r *Redis) roomsKey() string           { return r.prefix + ":liverooms" }
+func (r *Redis) liveKey(user string) string   { return r.prefix + ":{u:" + user + "}:live" }
+func (r *Redis) onlineKey(user string) string { return r.prefix + ":{u:" + user + "}:online" }
+func (r *Redis) roomsKey() string             { return r.prefix + ":liverooms" }
 func (r *Redis) rateKey(room string, sec int64) string {
 	return r.prefix + ":{l:" + room + "}:rate:" + strconv.FormatInt(sec, 10)
 }
@@ -357,8 +360,18 @@ func (r *Redis) heartbeat(ctx context.Context) {
 		byRoom[l.room] = append(byRoom[l.room], member(l.user, s))
 	}
 	r.mu.Unlock()
+	r.mu.Lock()
+	users := make(map[groups.SessionRef]string, len(r.users))
+	for s, u := range r.users {
+		users[s] = u
+	}
+	r.mu.Unlock()
 	exp := r.nowMs() + r.opts.SessionTTL.Milliseconds()
 	pipe := r.rdb.Pipeline()
+	for s, u := range users {
+		pipe.ZAddXX(ctx, r.onlineKey(u), redis.Z{Score: float64(exp), Member: sessionName(s)})
+		pipe.PExpire(ctx, r.onlineKey(u), 2*r.opts.SessionTTL)
+	}
 	for room, ms := range byRoom {
 		heartbeatScript.Eval(ctx, pipe, r.roomKeys(room)[:1], append([]any{exp}, ms...)...) // Eval: a pipeline cannot fall back from EVALSHA
 	}
@@ -398,4 +411,42 @@ func (r *Redis) sweepRoom(ctx context.Context, room string) {
 	if n, err := r.rdb.Exists(ctx, keys...).Result(); err == nil && n == 0 {
 		r.rdb.SRem(ctx, r.roomsKey(), room)
 	}
+}
+
+func sessionName(s groups.SessionRef) string { return s.Node + "/" + strconv.FormatUint(s.ID, 10) }
+
+// UserUp implements groups.Presence: the session counts until UserDown or
+// until its heartbeats stop for the session TTL.
+func (r *Redis) UserUp(ctx context.Context, userID string, s groups.SessionRef) error {
+	r.mu.Lock()
+	r.users[s] = userID
+	r.mu.Unlock()
+	key := r.onlineKey(userID)
+	pipe := r.rdb.TxPipeline()
+	pipe.ZAdd(ctx, key, redis.Z{Score: float64(r.nowMs() + r.opts.SessionTTL.Milliseconds()), Member: sessionName(s)})
+	pipe.PExpire(ctx, key, 2*r.opts.SessionTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("failed to record online session: %w", err)
+	}
+	return nil
+}
+
+// UserDown implements groups.Presence.
+func (r *Redis) UserDown(ctx context.Context, userID string, s groups.SessionRef) error {
+	r.mu.Lock()
+	delete(r.users, s)
+	r.mu.Unlock()
+	if err := r.rdb.ZRem(ctx, r.onlineKey(userID), sessionName(s)).Err(); err != nil {
+		return fmt.Errorf("failed to remove online session: %w", err)
+	}
+	return nil
+}
+
+// Online implements groups.Presence: sessions whose heartbeat is current.
+func (r *Redis) Online(ctx context.Context, userID string) (int, error) {
+	n, err := r.rdb.ZCount(ctx, r.onlineKey(userID), "("+strconv.FormatInt(r.nowMs(), 10), "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("failed to count online sessions: %w", err)
+	}
+	return int(n), nil
 }

@@ -59,6 +59,11 @@ func TestRedisPresenceAcrossNodes(t *testing.T) {
 	n2 := NewRedis(rdb, prefix, "n2", RedisOptions{SessionTTL: 100 * time.Millisecond, Options: Options{Grace: 50 * time.Millisecond}})
 	s1 := groups.SessionRef{Node: "n1", ID: 1}
 	s2 := groups.SessionRef{Node: "n2", ID: 1}
+	n1.UserUp(ctx, "alice", s1)
+	n2.UserUp(ctx, "alice", s2)
+	if n, _ := n1.Online(ctx, "alice"); n != 2 {
+		t.Errorf("alice online on %d sessions, want 2", n)
+	}
 	n1.JoinLive(ctx, "A", "alice", s1)
 	res, err := n2.JoinLive(ctx, "B", "alice", s2)
 	if err != nil || res.Left != "A" || !res.LeftUser {
@@ -94,5 +99,8 @@ func TestRedisPresenceAcrossNodes(t *testing.T) {
 	}
 	if n, _ := n1.Count(ctx, "B"); n != 1 {
 		t.Errorf("B count %d, want 1 (bob)", n)
+	}
+	if n, _ := n1.Online(ctx, "alice"); n != 1 {
+		t.Errorf("alice online on %d sessions after node 2 died, want 1", n)
 	}
 }

@@ -110,6 +110,23 @@ func testPresence(t *testing.T, newP func(t *testing.T, grace time.Duration) (gr
 			t.Errorf("join after drop %+v", res)
 		}
 	})
+	t.Run("online", func(t *testing.T) {
+		m, _ := newP(t, time.Minute)
+		a, b := groups.SessionRef{Node: "n1", ID: 1}, groups.SessionRef{Node: "n2", ID: 1}
+		m.UserUp(ctx, "alice", a)
+		m.UserUp(ctx, "alice", b)
+		if n, err := m.Online(ctx, "alice"); err != nil || n != 2 {
+			t.Errorf("online %d %v, want 2", n, err)
+		}
+		m.UserDown(ctx, "alice", a)
+		m.UserDown(ctx, "alice", b)
+		if n, _ := m.Online(ctx, "alice"); n != 0 {
+			t.Errorf("online after both left: %d", n)
+		}
+		if n, _ := m.Online(ctx, "nobody"); n != 0 {
+			t.Errorf("nobody online: %d", n)
+		}
+	})
 	t.Run("budget", func(t *testing.T) {
 		m, _ := newP(t, time.Minute)
 		counts := map[groups.Priority]int{}

@@ -124,6 +124,9 @@ func (sess *session) start(ctx context.Context, userID string, exp time.Time) er
 	sess.mu.Unlock()
 	sess.armExpiry(exp)
 	sess.srv.metrics.loggedIn.Inc()
+	if err := sess.srv.svc.UserUp(ctx, sess.caller()); err != nil {
+		sess.srv.log.Warn("failed to record the session in presence", "user_id", userID, "err", err)
+	}
 	return nil
 }
 
@@ -191,6 +194,7 @@ func (sess *session) logout() (any, error) {
 	}
 	sess.srv.hub.SetUser(sess.hs, "")
 	sess.srv.metrics.loggedIn.Dec()
+	sess.srv.userDown(groups.Caller{UserID: user, SessionID: sess.hs.ID()})
 	if sess.liveRoom() == "" {
 		sess.armLoginTimer()
 	}
@@ -212,4 +216,13 @@ func (sess *session) refresh(data json.RawMessage) (any, error) {
 	}
 	sess.armExpiry(claims.Expires)
 	return loginReply{UserID: user, ExpireTime: claims.Expires.Unix()}, nil
+}
+
+// userDown removes a logged-out or closed session from presence.
+func (s *Server) userDown(c groups.Caller) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := s.svc.UserDown(ctx, c); err != nil {
+		s.log.Warn("failed to remove the session from presence", "user_id", c.UserID, "err", err)
+	}
 }

@@ -110,6 +110,7 @@ func (sess *session) end() {
 	}
 	if wasUser {
 		sess.srv.metrics.loggedIn.Dec()
+		sess.srv.userDown(c)
 	}
 	sess.srv.hub.Unregister(sess.hs)
 	<-sess.hs.Done()
