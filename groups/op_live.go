@@ -121,22 +121,7 @@ func (s *Service) sendLive(ctx context.Context, c Caller, g *Group, r *sendReque
 	if !ok {
 		return Outcome{}, Errorf(CodeGroupRateLimited, "sendMessage: live room %s is over its message rate; %s messages are shed", g.ID, r.Priority)
 	}
-	m := &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
-		ConversationType: ConvGroup, To: g.ID, From: c.UserID, Time: s.now(), Priority: r.Priority,
-		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success"}
-	stored, dup, err := s.store.Append(ctx, m, g.Version, true, s.opts.History)
-	if err != nil {
-		return Outcome{}, err
-	}
-	reply := *stored
-	reply.Flow = "out"
-	out := Outcome{Reply: MessageReply{Message: &reply}}
-	if !dup {
-		ev := deliverGroup(stored)
-		ev.Exclude = true
-		out.Events = []Event{ev}
-	}
-	return out, nil
+	return s.appendMessage(ctx, g, r.message(g, c.UserID, payload, nick, s.now()))
 }
 
 // liveMemberList lists a live room's members, newest first; the caller's

@@ -109,13 +109,26 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 	if err := checkMuted(g, a, now); err != nil {
 		return Outcome{}, err
 	}
-	m := &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
-		ConversationType: ConvGroup, To: g.ID, From: c.UserID, Time: now, Priority: r.Priority,
-		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success"}
+	m := r.message(g, c.UserID, payload, nick, now)
 	if a.member != nil {
 		m.NameCard = a.member.NameCard
 	}
-	stored, dup, err := s.store.Append(ctx, m, g.Version, false, s.opts.History)
+	return s.appendMessage(ctx, g, m)
+}
+
+// message builds the Message of a send, stamped with sender and time.
+func (r *sendRequest) message(g *Group, from string, payload json.RawMessage, nick string, now int64) *Message {
+	return &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
+		ConversationType: ConvGroup, To: g.ID, From: from, Time: now, Priority: r.Priority,
+		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success"}
+}
+
+// appendMessage stores (or, in a live room, only numbers) m and returns
+// the reply and its delivery to every member session but the sender's; a
+// resend of an ID within the window returns the first message and
+// delivers nothing.
+func (s *Service) appendMessage(ctx context.Context, g *Group, m *Message) (Outcome, error) {
+	stored, dup, err := s.store.Append(ctx, m, g.Version, g.Type.Live(), s.opts.History)
 	if err != nil {
 		return Outcome{}, err
 	}
