@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -11,6 +12,7 @@ import (
 type tipBatcher struct {
 	window time.Duration
 	now    func() time.Time
+	share  TipSharer // nil: batches are this node's own
 
 	mu      sync.Mutex // mu guards every field below
 	emit    func([]Event)
@@ -33,9 +35,24 @@ func newTipBatcher(window time.Duration, now func() time.Time) *tipBatcher {
 	return &tipBatcher{window: window, now: now, pending: map[batchKey]*batch{}}
 }
 
+// TipSharer makes live-room tip batches span the cluster, so a room gets
+// at most one tip per type per window however many nodes its members use
+// (implemented by presence.Redis).
+type TipSharer interface {
+	// ShareTip adds user to the room's pending batch of typ and reports
+	// whether this node leads the batch: the leader takes it after the
+	// window. notify marks a user who gets the tip although it left.
+	ShareTip(ctx context.Context, room string, typ int, user string, notify bool, window time.Duration) (lead bool, err error)
+	// TakeTips removes and returns the pending batch.
+	TakeTips(ctx context.Context, room string, typ int) (users, notify []string, err error)
+}
+
 // add records that user joined or left room; notify users get the tip
 // although they are no longer subscribed.
 func (b *tipBatcher) add(room string, typ int, user string, notify bool) {
+	if b.share != nil && b.addShared(room, typ, user, notify) {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -56,6 +73,51 @@ func (b *tipBatcher) add(room string, typ int, user string, notify bool) {
 	}
 }
 
+// addShared adds to the cluster-wide batch; false means the store failed
+// and the caller batches locally instead.
+func (b *tipBatcher) addShared(room string, typ int, user string, notify bool) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lead, err := b.share.ShareTip(ctx, room, typ, user, notify, b.window)
+	if err != nil {
+		return false
+	}
+	if lead {
+		b.mu.Lock()
+		if !b.closed {
+			time.AfterFunc(b.window, func() { b.flushShared(room, typ) })
+		}
+		b.mu.Unlock()
+	}
+	return true
+}
+
+// flushShared takes the cluster-wide batch this node leads and emits it.
+func (b *tipBatcher) flushShared(room string, typ int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	users, notify, err := b.share.TakeTips(ctx, room, typ)
+	b.mu.Lock()
+	emit, closed := b.emit, b.closed
+	b.mu.Unlock()
+	if err != nil || len(users) == 0 || emit == nil || closed {
+		return
+	}
+	emit([]Event{b.tip(room, typ, users, notify)})
+}
+
+// tip builds a batched member tip: at most maxLiveTipUIDs users listed,
+// the first as operator; no sequence, not stored.
+func (b *tipBatcher) tip(room string, typ int, users, also []string) Event {
+	if len(users) > maxLiveTipUIDs {
+		users = users[:maxLiveTipUIDs]
+	}
+	g := &Group{ID: room, Type: AVChatRoom}
+	t := newTip(g, b.now().Unix(), TipPayload{OperatorID: users[0], OperationType: typ, UserIDList: users})
+	t.ID = "tip-" + room + "-" + randomID(12)
+	return deliverGroup(t, also...)
+}
+
 func (b *tipBatcher) flush(k batchKey) {
 	b.mu.Lock()
 	p := b.pending[k]
@@ -65,10 +127,7 @@ func (b *tipBatcher) flush(k batchKey) {
 	if p == nil || emit == nil {
 		return
 	}
-	g := &Group{ID: k.room, Type: AVChatRoom}
-	tip := newTip(g, b.now().Unix(), TipPayload{OperatorID: p.users[0], OperationType: k.typ, UserIDList: p.users})
-	tip.ID = "tip-" + k.room + "-" + randomID(12)
-	emit([]Event{deliverGroup(tip, p.also...)})
+	emit([]Event{b.tip(k.room, k.typ, p.users, p.also)})
 }
 
 // drop forgets pending tips of a room (dismissed).

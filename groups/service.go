@@ -70,6 +70,9 @@ func NewService(store Store, o Options) *Service {
 	}
 	if o.Presence != nil {
 		o.Presence.OnExpire(s.liveExpired)
+		if sh, ok := o.Presence.(TipSharer); ok {
+			s.tips.share = sh
+		}
 	}
 	return s
 }

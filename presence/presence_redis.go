@@ -450,3 +450,52 @@ func (r *Redis) Online(ctx context.Context, userID string) (int, error) {
 	}
 	return int(n), nil
 }
+
+var (
+	shareTipScript = script("sharetip.lua")
+	takeTipsScript = script("taketips.lua")
+)
+
+var _ groups.TipSharer = (*Redis)(nil)
+
+func (r *Redis) tipKeys(room string, typ int) []string {
+	p := r.prefix + ":{l:" + room + "}:tips:" + strconv.Itoa(typ)
+	return []string{p, p + ":lead"}
+}
+
+// ShareTip implements groups.TipSharer: one batch per room and type for
+// the whole cluster, taken by the node that opened it.
+func (r *Redis) ShareTip(ctx context.Context, room string, typ int, user string, notify bool, window time.Duration) (bool, error) {
+	entry := "-" + user
+	if notify {
+		entry = "n" + user
+	}
+	lead, err := shareTipScript.Run(ctx, r.rdb, r.tipKeys(room, typ), entry, window.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("failed to share a live tip: %w", err)
+	}
+	return lead == 1, nil
+}
+
+// TakeTips implements groups.TipSharer.
+func (r *Redis) TakeTips(ctx context.Context, room string, typ int) (users, notify []string, err error) {
+	entries, err := takeTipsScript.Run(ctx, r.rdb, r.tipKeys(room, typ)[:1]).StringSlice()
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to take live tips: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if len(e) < 2 {
+			continue
+		}
+		u := e[1:]
+		if e[0] == 'n' {
+			notify = append(notify, u)
+		}
+		if !seen[u] {
+			seen[u] = true
+			users = append(users, u)
+		}
+	}
+	return users, notify, nil
+}

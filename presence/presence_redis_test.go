@@ -104,3 +104,30 @@ func TestRedisPresenceAcrossNodes(t *testing.T) {
 		t.Errorf("alice online on %d sessions after node 2 died, want 1", n)
 	}
 }
+
+// TestRedisSharedTips: joins on two nodes within the window make one
+// batch, led by the node that opened it.
+func TestRedisSharedTips(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	n1 := NewRedis(rdb, prefix, "n1", RedisOptions{})
+	n2 := NewRedis(rdb, prefix, "n2", RedisOptions{})
+	w := time.Second
+	if lead, err := n1.ShareTip(ctx, "R", groups.TipJoin, "a", false, w); err != nil || !lead {
+		t.Fatalf("first share: lead %v %v", lead, err)
+	}
+	if lead, _ := n2.ShareTip(ctx, "R", groups.TipJoin, "b", false, w); lead {
+		t.Error("a second node leads the same batch")
+	}
+	n2.ShareTip(ctx, "R", groups.TipQuit, "c", true, w) // another type: its own batch
+	users, notify, err := n1.TakeTips(ctx, "R", groups.TipJoin)
+	if err != nil || len(users) != 2 || users[0] != "a" || users[1] != "b" || len(notify) != 0 {
+		t.Errorf("take: %v %v %v", users, notify, err)
+	}
+	if users, _, _ := n1.TakeTips(ctx, "R", groups.TipJoin); len(users) != 0 {
+		t.Errorf("taken twice: %v", users)
+	}
+	if users, notify, _ := n2.TakeTips(ctx, "R", groups.TipQuit); len(users) != 1 || len(notify) != 1 {
+		t.Errorf("quit batch %v %v", users, notify)
+	}
+}

@@ -404,6 +404,14 @@ func testLiveRoomsAcrossNodes(t *testing.T, be backend) {
 	for _, v := range viewers {
 		waitFor(t, 5*time.Second, v.name+" hears B", func() bool { return v.has(text("B1")) })
 	}
+	// Joins on two nodes within a second: one batched tip for the room.
+	dial(t, ns[0], "j1").ok("joinGroup", map[string]any{"groupID": roomB})
+	dial(t, ns[1], "j2").ok("joinGroup", map[string]any{"groupID": roomB})
+	waitFor(t, 5*time.Second, "one tip 1 listing j1 and j2", func() bool {
+		return viewers[2].has(func(m groups.Message) bool {
+			return tip(groups.TipJoin, "j1")(m) && strings.Contains(string(m.Payload), `"j2"`)
+		})
+	})
 }
 
 // TestKilledNode: kill -9 one node; its live sessions stop counting within
