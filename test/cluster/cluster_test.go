@@ -172,15 +172,16 @@ func deleteKeys(rdb redis.UniversalClient, prefix string) {
 
 // client is a WebSocket client of one node.
 type client struct {
-	t      *testing.T
-	name   string
-	c      *websocket.Conn
-	mu     sync.Mutex
-	msgs   []groups.Message
-	notes  []int
-	reply  chan frame
-	closed chan struct{}
-	nextID int
+	t       *testing.T
+	name    string
+	c       *websocket.Conn
+	mu      sync.Mutex
+	msgs    []groups.Message
+	notes   []int
+	reply   chan frame
+	closed  chan struct{}
+	nextID  int
+	resyncs int // resync pushes received (guarded by mu)
 }
 
 type frame struct {
@@ -227,6 +228,10 @@ func (cl *client) read() {
 			_ = json.Unmarshal(f.Data, &ms)
 			cl.mu.Lock()
 			cl.msgs = append(cl.msgs, ms...)
+			cl.mu.Unlock()
+		case "resync":
+			cl.mu.Lock()
+			cl.resyncs++
 			cl.mu.Unlock()
 		case "receiveGroupSystemNotice":
 			var d struct{ Type int }
@@ -521,4 +526,72 @@ func testOrderingAcrossNodes(t *testing.T, be backend) {
 		}
 		rd.mu.Unlock()
 	}
+}
+
+// TestRedisRestartResync: Redis goes away under a node: /readyz turns 503;
+// when Redis is back the node resubscribes, its sessions get the resync
+// push, /readyz is 200 again and messages flow.
+func TestRedisRestartResync(t *testing.T) {
+	if os.Getenv("CHAT_TEST_REDIS_URL") == "" {
+		t.Skip("CHAT_TEST_REDIS_URL not set")
+	}
+	srv, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed")
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	startRedis := func() *exec.Cmd {
+		cmd := exec.Command(srv, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "redis up", func() bool {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		return cmd
+	}
+	rs := startRedis()
+	t.Cleanup(func() { _ = rs.Process.Kill(); _, _ = rs.Process.Wait() })
+	nd := start(t, build(t), fmt.Sprintf("CHAT_REDIS_URL=redis://127.0.0.1:%d/0", port), "chattestresync", "n1")
+	alice := dial(t, nd, "alice")
+	var r struct{ Group struct{ GroupID string } }
+	alice.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+	resyncs := make(chan struct{}, 10)
+	go func() {
+		for range time.Tick(20 * time.Millisecond) {
+			alice.mu.Lock()
+			n := alice.resyncs
+			alice.mu.Unlock()
+			if n > 0 {
+				resyncs <- struct{}{}
+				return
+			}
+		}
+	}()
+	_ = rs.Process.Kill()
+	_, _ = rs.Process.Wait()
+	ready := func() int {
+		resp, err := http.Get("http://" + nd.addr + "/readyz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, 10*time.Second, "/readyz 503 without Redis", func() bool { return ready() == 503 })
+	rs = startRedis()
+	waitFor(t, 10*time.Second, "/readyz 200 with Redis back", func() bool { return ready() == 200 })
+	select {
+	case <-resyncs:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no resync push after Redis came back")
+	}
+	// The store was lost with that Redis (no persistence); the node serves.
+	alice.ok("createGroup", map[string]any{"name": "again", "type": "Public"})
 }
