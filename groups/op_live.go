@@ -47,6 +47,9 @@ func (s *Service) joinLive(ctx context.Context, c Caller, g *Group) (Outcome, er
 	if a.member == nil && c.UserID != "" {
 		a.member = &Member{UserID: c.UserID, Role: RoleMember}
 	}
+	if a.member != nil && a.member.JoinTime == 0 {
+		a.member.JoinTime = s.now() // live membership keeps no join time; this join's
+	}
 	if err := s.liveNum(ctx, g); err != nil {
 		return Outcome{}, err
 	}

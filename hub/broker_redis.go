@@ -23,7 +23,12 @@ type RedisBrokerOptions struct {
 	// OnResync is called when the node may have missed envelopes (the
 	// subscription was lost and is back): the server tells its sessions.
 	OnResync func()
-	Logger   *slog.Logger
+	// OnSubscribed is called with the channels this node has just started
+	// listening to, once Redis confirmed it. Pushes published between a
+	// join and that moment missed the node; the server tells the sessions
+	// of those groups to resync them.
+	OnSubscribed func(channels []string)
+	Logger       *slog.Logger
 }
 
 // RedisBroker is the Broker of a cluster on Redis pub/sub: one channel per
@@ -53,6 +58,9 @@ func NewRedisBroker(rdb redis.UniversalClient, o RedisBrokerOptions) *RedisBroke
 	}
 	if o.OnResync == nil {
 		o.OnResync = func() {}
+	}
+	if o.OnSubscribed == nil {
+		o.OnSubscribed = func([]string) {}
 	}
 	return &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1)}
 }
@@ -183,10 +191,11 @@ func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
 // sync subscribes to wanted channels and unsubscribes from the others.
 func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[string]bool) error {
 	b.mu.Lock()
-	var add, del []string
+	var add, del, added []string
 	for c := range b.want {
 		if !have[c] {
 			add = append(add, b.channel(c))
+			added = append(added, c)
 			have[c] = true
 		}
 	}
@@ -201,6 +210,12 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 		if err := ps.Subscribe(ctx, add...); err != nil {
 			return fmt.Errorf("failed to subscribe: %w", err)
 		}
+		// Subscribe only sent the command; a ping on the same connection
+		// returns after Redis has processed it.
+		if err := ps.Ping(ctx); err != nil {
+			return fmt.Errorf("failed to confirm the subscription: %w", err)
+		}
+		b.opts.OnSubscribed(added)
 	}
 	if len(del) > 0 {
 		if err := ps.Unsubscribe(ctx, del...); err != nil {

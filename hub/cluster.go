@@ -176,3 +176,15 @@ func (s *seenIDs) add(id string) bool {
 	s.set[id] = struct{}{}
 	return true
 }
+
+// GroupSubscribers returns the sessions of this node listening to groupID.
+func (h *Hub) GroupSubscribers(groupID string) []*Session {
+	gsh := h.groupShard(groupID)
+	gsh.mu.RLock()
+	defer gsh.mu.RUnlock()
+	out := make([]*Session, 0, len(gsh.groups[groupID]))
+	for s := range gsh.groups[groupID] {
+		out = append(out, s)
+	}
+	return out
+}

@@ -134,9 +134,12 @@ func noticeFrame(m *groups.Message, in []byte) []byte {
 	}{m.NoticeType(), in})
 }
 
-// ResyncFrame is the resync push (PROTOCOL.md) for every group of the
-// session: the node may have missed pushes and clients recover as after a
-// reconnect.
-func ResyncFrame() []byte {
-	return encodePush("resync", map[string][]string{"groupIDList": {}})
+// ResyncFrame is the resync push (PROTOCOL.md) for the named groups, or
+// every group of the session when none are named: the node may have
+// missed pushes and clients recover as after a reconnect.
+func ResyncFrame(groupIDs ...string) []byte {
+	if groupIDs == nil {
+		groupIDs = []string{}
+	}
+	return encodePush("resync", map[string][]string{"groupIDList": groupIDs})
 }

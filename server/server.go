@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,7 +111,13 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /dev/token", s.serveDevToken)
 	}
 	if s.opts.Web != nil {
-		s.mux.Handle("GET /", http.FileServerFS(s.opts.Web))
+		files := http.FileServerFS(s.opts.Web)
+		s.mux.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, ".ts") { // not in every mime.types, or wrongly
+				w.Header().Set("Content-Type", "application/typescript; charset=utf-8")
+			}
+			files.ServeHTTP(w, r)
+		}))
 	}
 }
 

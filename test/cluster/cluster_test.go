@@ -595,3 +595,27 @@ func TestRedisRestartResync(t *testing.T) {
 	// The store was lost with that Redis (no persistence); the node serves.
 	alice.ok("createGroup", map[string]any{"name": "again", "type": "Public"})
 }
+
+// TestJoinThenImmediateMessage: a message sent on another node right after
+// a join reaches the joiner, or the joiner's node sends it a resync for
+// the group once it listens, so the client can fetch it.
+func TestJoinThenImmediateMessage(t *testing.T) { backends(t, testJoinThenImmediateMessage) }
+
+func testJoinThenImmediateMessage(t *testing.T, be backend) {
+	ns := cluster(t, be, 2)
+	alice := dial(t, ns[1], "alice")
+	for i := 0; i < 20; i++ {
+		var r struct{ Group struct{ GroupID string } }
+		alice.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+		gid := r.Group.GroupID
+		bob := dial(t, ns[0], fmt.Sprintf("bob%d", i))
+		bob.ok("joinGroup", map[string]any{"groupID": gid})
+		send(alice, gid, "right away")
+		waitFor(t, 5*time.Second, "the message or a resync", func() bool {
+			bob.mu.Lock()
+			resynced := bob.resyncs > 0
+			bob.mu.Unlock()
+			return resynced || bob.has(text("right away"))
+		})
+	}
+}
