@@ -1,5 +1,7 @@
 // Package web holds chatd's browser side, embedded in the binary: the
-// demo app at / and the JavaScript SDK at /sdk/. It needs no build step.
+// demo app at / (index.html, app/) and the JavaScript SDK at /sdk/
+// (chat.js, chat.d.ts). It needs no build step; the tests in web/test
+// run under Node and headless Chromium (web/test/run.sh).
 package web
 
 import (
@@ -7,8 +9,9 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html
+//go:embed index.html app sdk
 var files embed.FS
 
-// FS returns the files served at the root of chatd's listener.
+// FS returns the files served at the root of chatd's listener: index.html,
+// app/ and sdk/.
 func FS() fs.FS { return files }
