@@ -2,44 +2,18 @@ package presence
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"chatd/groups"
+	"chatd/internal/redistest"
 )
 
-// testRedis returns a client on CHAT_TEST_REDIS_URL and a key prefix of the
-// test's own, whose keys are deleted when the test ends; it skips the
-// test when the variable is not set.
-func testRedis(t *testing.T) (redis.UniversalClient, string) {
-	t.Helper()
-	url := os.Getenv("CHAT_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("CHAT_TEST_REDIS_URL not set")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("CHAT_TEST_REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "chattest:" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
+// testRedis returns a client on CHAT_TEST_REDIS_URL and a key prefix of
+// the test's own (see internal/redistest).
+func testRedis(t *testing.T) (redis.UniversalClient, string) { return redistest.Client(t) }
 
 func TestRedisPresence(t *testing.T) {
 	testPresence(t, func(t *testing.T, grace time.Duration) (groups.Presence, func()) {
