@@ -132,7 +132,7 @@ func (s *Service) update(ctx context.Context, c Caller, r *updateRequest) (Outco
 		return Outcome{}, err
 	}
 	rec.Version, rec.MemberNum, rec.Seq, rec.Last = g.Version+1, g.MemberNum, g.Seq, g.Last
-	return Outcome{Reply: GroupReply{Group: a.view(rec, nil)}, Events: s.tipEvents(g, tip)}, nil
+	return Outcome{Reply: GroupReply{Group: a.view(rec, nil)}, Events: []Event{deliverGroup(tip)}}, nil
 }
 
 // commitTips commits ch with tips: stored with sequences in non-live
@@ -155,12 +155,6 @@ func (s *Service) commitTips(ctx context.Context, ch *Change, g *Group, tips ...
 		g.Last = lastOf(t)
 	}
 	return nil
-}
-
-// tipEvents delivers a tip to the group (and to extra users who have left
-// it), in order.
-func (s *Service) tipEvents(g *Group, tip *Message, also ...string) []Event {
-	return []Event{deliverGroup(tip, also...)}
 }
 
 func opDismissGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
@@ -223,9 +217,6 @@ func (s *Service) changeOwner(ctx context.Context, c Caller, r *changeOwnerReque
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := checkSelf(OpChangeGroupOwner, g, a, r.NewOwnerID); err != nil {
-		return Outcome{}, err
-	}
 	target, err := s.member(ctx, g.ID, r.NewOwnerID)
 	if err != nil {
 		return Outcome{}, err
@@ -257,5 +248,5 @@ func (s *Service) changeOwner(ctx context.Context, c Caller, r *changeOwnerReque
 	if self != nil {
 		self.Role = RoleMember
 	}
-	return Outcome{Reply: GroupReply{Group: memberView(rec, self, nil)}, Events: s.tipEvents(g, tip)}, nil
+	return Outcome{Reply: GroupReply{Group: memberView(rec, self, nil)}, Events: []Event{deliverGroup(tip)}}, nil
 }

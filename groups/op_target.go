@@ -40,11 +40,6 @@ func (s *Service) kick(ctx context.Context, c Caller, r *usersRequest) (Outcome,
 	if err != nil {
 		return Outcome{}, err
 	}
-	for _, id := range r.UserIDList {
-		if err := checkSelf(OpDeleteGroupMember, g, a, id); err != nil {
-			return Outcome{}, err
-		}
-	}
 	found, err := s.store.Members(ctx, g.ID, r.UserIDList)
 	if err != nil {
 		return Outcome{}, err
@@ -107,9 +102,6 @@ func (s *Service) mute(ctx context.Context, c Caller, r *muteRequest) (Outcome, 
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := checkSelf(OpSetGroupMemberMuteTime, g, a, r.UserID); err != nil {
-		return Outcome{}, err
-	}
 	now := s.now()
 	until := int64(0)
 	if *r.MuteTime > 0 {
@@ -143,7 +135,7 @@ func (s *Service) mute(ctx context.Context, c Caller, r *muteRequest) (Outcome, 
 	if err := s.commitTips(ctx, ch, g, tip); err != nil {
 		return Outcome{}, err
 	}
-	return s.memberReply(ctx, g, a, target, s.tipEvents(g, tip))
+	return s.memberReply(ctx, g, a, target, []Event{deliverGroup(tip)})
 }
 
 // target loads the target member of op (2623 when not a member) and checks
@@ -199,18 +191,9 @@ func (s *Service) setRole(ctx context.Context, c Caller, r *roleRequest) (Outcom
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := checkSelf(OpSetGroupMemberRole, g, a, r.UserID); err != nil {
-		return Outcome{}, err
-	}
-	m, err := s.member(ctx, g.ID, r.UserID)
+	m, err := s.target(ctx, OpSetGroupMemberRole, g, a, r.UserID) // 2623, and 10007 for the owner
 	if err != nil {
 		return Outcome{}, err
-	}
-	if m == nil {
-		return Outcome{}, Errorf(CodeNotMember, "setGroupMemberRole: %s is not a member of group %s", r.UserID, g.ID)
-	}
-	if m.Role == RoleOwner {
-		return Outcome{}, errNoPermission("setGroupMemberRole: the owner's role changes only with changeGroupOwner")
 	}
 	if m.Role == r.Role {
 		return s.memberReply(ctx, g, a, m, nil)
@@ -224,7 +207,7 @@ func (s *Service) setRole(ctx context.Context, c Caller, r *roleRequest) (Outcom
 	if err := s.commitTips(ctx, &Change{GroupID: g.ID, Version: g.Version, Put: []*Member{m}}, g, tip); err != nil {
 		return Outcome{}, err
 	}
-	events := append(s.tipEvents(g, tip), s.notify(ctx, g, c.UserID, noticeType, "", m.UserID)...)
+	events := append([]Event{deliverGroup(tip)}, s.notify(ctx, g, c.UserID, noticeType, "", m.UserID)...)
 	return s.memberReply(ctx, g, a, m, events)
 }
 

@@ -52,7 +52,6 @@ func newEnv(t *testing.T, store groups.Store, opts ...envOption) *testEnv {
 	t.Cleanup(func() {
 		h.Close()
 		hts.Close()
-		srv.Close()
 		svc.Close()
 		pres.Close()
 	})

@@ -96,9 +96,6 @@ func New(o Options, svc *groups.Service, h *hub.Hub) *Server {
 	return s
 }
 
-// Close releases the server's resources. Call it after Drain.
-func (s *Server) Close() {}
-
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)

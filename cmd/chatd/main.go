@@ -209,7 +209,6 @@ func (a *app) shutdown(cfg *Config, hs *http.Server, log *slog.Logger, stopRunne
 	}
 	a.hub.Close()
 	stopRunners()
-	a.srv.Close()
 	a.svc.Close()
 	if a.presence != nil {
 		a.presence.Close()
