@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -55,6 +56,9 @@ type Broker interface {
 // GroupChannel and UserChannel name the broker channels of a group and a
 // user.
 func GroupChannel(groupID string) string { return "g:" + groupID }
+
+// ChannelGroup returns the group of a GroupChannel name (false for others).
+func ChannelGroup(channel string) (string, bool) { return strings.CutPrefix(channel, "g:") }
 
 // UserChannel names the broker channel of a user.
 func UserChannel(userID string) string { return "u:" + userID }

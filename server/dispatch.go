@@ -143,3 +143,19 @@ func (s *Server) envelope(from *session, ev groups.Event) *hub.Envelope {
 // ApplyEvents applies events that arose outside any request (batched
 // live-room tips, grace expiries): the sink of groups.Service.OnEvents.
 func (s *Server) ApplyEvents(events []groups.Event) { s.apply(nil, events) }
+
+// ResyncJoined tells the sessions of groups this node has just started
+// listening to (their broker channels) to resync them: pushes sent
+// between their join and the subscription may have missed the node.
+func (s *Server) ResyncJoined(channels []string) {
+	for _, c := range channels {
+		groupID, ok := hub.ChannelGroup(c)
+		if !ok {
+			continue
+		}
+		frame := ResyncFrame(groupID)
+		for _, hs := range s.hub.GroupSubscribers(groupID) {
+			hs.Send(frame)
+		}
+	}
+}

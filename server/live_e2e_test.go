@@ -164,3 +164,20 @@ func TestLiveRoomShedding(t *testing.T) {
 		t.Errorf("shedding per priority %v", codes)
 	}
 }
+
+// TestResyncJoined: a node that starts listening to a group tells the
+// group's sessions, and only them, to resync it.
+func TestResyncJoined(t *testing.T) {
+	e := newEnv(t, groups.NewMemoryStore())
+	alice := e.login("alice")
+	other := e.login("other")
+	var r groupReply
+	alice.mustOK("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+	alice.notice()
+	e.srv.ResyncJoined([]string{hub.GroupChannel(r.Group.GroupID), hub.UserChannel("alice")})
+	f := alice.push("resync")
+	if string(f.Data) != `{"groupIDList":["`+r.Group.GroupID+`"]}` {
+		t.Errorf("resync %s", f.Data)
+	}
+	other.quiet()
+}

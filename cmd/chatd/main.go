@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -96,7 +95,7 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 	var broker hub.Broker
 	if a.rdb != nil {
 		rb := hub.NewRedisBroker(a.rdb, hub.RedisBrokerOptions{Prefix: cfg.RedisPrefix, NodeID: cfg.NodeID, Logger: log,
-			OnResync: func() { a.hub.Broadcast(server.ResyncFrame()) }, OnSubscribed: a.resyncJoined})
+			OnResync: func() { a.hub.Broadcast(server.ResyncFrame()) }, OnSubscribed: func(chs []string) { a.srv.ResyncJoined(chs) }})
 		a.runners = append(a.runners, rb.Run)
 		broker = rb
 	}
@@ -111,21 +110,6 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Logger: log, Registry: reg, Web: web.FS()}, a.svc, a.hub)
 	a.svc.OnEvents(a.srv.ApplyEvents)
 	return a, nil
-}
-
-// resyncJoined tells the sessions of groups this node just started
-// listening to that they may have missed pushes sent since their join.
-func (a *app) resyncJoined(channels []string) {
-	for _, c := range channels {
-		groupID, ok := strings.CutPrefix(c, "g:")
-		if !ok {
-			continue
-		}
-		frame := server.ResyncFrame(groupID)
-		for _, s := range a.hub.GroupSubscribers(groupID) {
-			s.Send(frame)
-		}
-	}
 }
 
 // readAll is CHAT_HISTORY_READ_ALL as the Service wants it.
