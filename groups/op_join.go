@@ -207,14 +207,15 @@ func opQuitGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage
 }
 
 func (s *Service) quit(ctx context.Context, c Caller, groupID string) (Outcome, error) {
-	g, err := s.group(ctx, groupID)
+	snap, err := s.snapshot(ctx, groupID, c.UserID)
 	if err != nil {
 		return Outcome{}, err
 	}
+	g := snap.Group
 	if g.Type.Live() {
 		return s.quitLive(ctx, c, g)
 	}
-	a, err := s.actor(ctx, g, c.UserID)
+	a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
 	if err != nil {
 		return Outcome{}, err
 	}

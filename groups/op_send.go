@@ -90,17 +90,21 @@ func opSendMessage(s *Service, ctx context.Context, c Caller, data json.RawMessa
 	if err != nil {
 		return Outcome{}, err
 	}
-	nick := ""
-	if p, err := s.store.Profiles(ctx, []string{c.UserID}); err == nil && p[c.UserID] != nil {
-		nick = p[c.UserID].Nick
-	}
-	return retry(ctx, func() (Outcome, error) { return s.send(ctx, c, &r, payload, nick) })
+	return retry(ctx, func() (Outcome, error) { return s.send(ctx, c, &r, payload) })
 }
 
-func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload json.RawMessage, nick string) (Outcome, error) {
-	g, a, err := s.load(ctx, OpSendMessage, r.To, c.UserID, nil)
+func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload json.RawMessage) (Outcome, error) {
+	var profiles []string
+	if c.UserID != "" {
+		profiles = []string{c.UserID} // the sender's nick goes with the message
+	}
+	g, a, snap, err := s.loadWith(ctx, OpSendMessage, r.To, c.UserID, profiles, nil)
 	if err != nil {
 		return Outcome{}, err
+	}
+	nick := ""
+	if p := snap.Profiles[c.UserID]; p != nil {
+		nick = p.Nick
 	}
 	if g.Type.Live() {
 		return s.sendLive(ctx, c, g, r, payload, nick)

@@ -116,6 +116,27 @@ func hashTag(key string) string {
 	return key[start+1 : start+1+end]
 }
 
+// A Redis that lost its scripts (a restart, SCRIPT FLUSH) still serves
+// Read, whose script runs inside a pipeline.
+func TestRedisReadAfterScriptFlush(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	s := NewRedisStore(rdb, prefix)
+	ctx := context.Background()
+	if err := s.Commit(ctx, &Change{GroupID: "g", Create: true, Group: testGroup("g", Public),
+		Put: []*Member{{UserID: "a", Role: RoleMember}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.Read(ctx, "g", []string{"a"}, []string{"a"})
+		if err != nil || snap.Members["a"] == nil {
+			t.Fatalf("Read after SCRIPT FLUSH: %+v, %v", snap, err)
+		}
+	}
+}
+
 // roundTrips counts the requests a client sends (a pipeline is one).
 type roundTrips struct{ n atomic.Int64 }
 
@@ -185,4 +206,36 @@ func BenchmarkRedisCommit(b *testing.B) {
 		v++
 	}
 	report(b, rt, start, i)
+}
+
+// TestRedisRoundTrips pins how many requests the Service sends Redis per
+// operation (a pipeline or a script is one): the store side of a chat
+// message and of a join and a quit (issue 7's store path). Fan-out
+// (the broker's PUBLISH) is the server's and not counted here.
+func TestRedisRoundTrips(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	rt := &roundTrips{}
+	rdb.AddHook(rt)
+	f := newFixture(t, NewRedisStore(rdb, prefix), Options{})
+	id := f.create("owner", Public, nil)
+	f.ok("owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "load the scripts"}})
+	tests := []struct {
+		user, op string
+		data     map[string]any
+		want     int64
+	}{
+		// read (group + member + profile), append
+		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 2},
+		// read, reserve the user's slot, commit
+		{"u1", "joinGroup", map[string]any{"groupID": id}, 3},
+		// read, commit, release the slot and store the quit notice
+		{"u1", "quitGroup", map[string]any{"groupID": id}, 4},
+	}
+	for _, tt := range tests {
+		before := rt.n.Load()
+		f.ok(tt.user, tt.op, tt.data)
+		if got := rt.n.Load() - before; got != tt.want {
+			t.Errorf("%s: %d round trips to Redis, want %d", tt.op, got, tt.want)
+		}
+	}
 }

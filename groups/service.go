@@ -249,6 +249,19 @@ func (s *Service) group(ctx context.Context, id string) (*Group, error) {
 
 // actor loads the caller's membership of g.
 func (s *Service) actor(ctx context.Context, g *Group, userID string) (actor, error) {
+	var m *Member
+	if userID != "" && !g.Type.Live() {
+		var err error
+		if m, err = s.member(ctx, g.ID, userID); err != nil {
+			return actor{userID: userID}, err
+		}
+	}
+	return s.actorOf(ctx, g, userID, m)
+}
+
+// actorOf is the caller of g whose stored member record (nil: none) has
+// been read already.
+func (s *Service) actorOf(ctx context.Context, g *Group, userID string, m *Member) (actor, error) {
 	a := actor{userID: userID, appAdmin: s.IsAppAdmin(userID)}
 	if userID == "" {
 		return a, nil
@@ -273,9 +286,8 @@ func (s *Service) actor(ctx context.Context, g *Group, userID string) (actor, er
 		}
 		return a, nil
 	}
-	m, err := s.member(ctx, g.ID, userID)
 	a.member = m
-	return a, err
+	return a, nil
 }
 
 // member loads one member record; nil when not a member.
@@ -287,23 +299,50 @@ func (s *Service) member(ctx context.Context, groupID, userID string) (*Member, 
 	return ms[userID], nil
 }
 
+// read loads a group with the caller's membership, and the profiles of
+// profileIDs, in one store read; a missing group is 10010.
+func (s *Service) read(ctx context.Context, groupID, userID string, profileIDs ...string) (*Group, actor, *Snapshot, error) {
+	snap, err := s.snapshot(ctx, groupID, userID, profileIDs...)
+	if err != nil {
+		return nil, actor{}, nil, err
+	}
+	a, err := s.actorOf(ctx, snap.Group, userID, snap.Members[userID])
+	return snap.Group, a, snap, err
+}
+
+// snapshot is the store read of read: the group, the caller's member
+// record and the profiles; a missing group is 10010.
+func (s *Service) snapshot(ctx context.Context, groupID, userID string, profileIDs ...string) (*Snapshot, error) {
+	var memberIDs []string
+	if userID != "" {
+		memberIDs = []string{userID}
+	}
+	snap, err := s.store.Read(ctx, groupID, memberIDs, profileIDs)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(CodeGroupNotFound, "group %s does not exist", groupID)
+	}
+	return snap, err
+}
+
 // load reads a group and the caller's membership for op and applies the
 // group-level rules (steps 3 to 7 of SPEC.md §3).
 // targets are the op's target users (step 6).
 func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeParams func(*Group) error, targets ...string) (*Group, actor, error) {
-	g, err := s.group(ctx, groupID)
+	g, a, _, err := s.loadWith(ctx, op, groupID, userID, nil, typeParams, targets...)
+	return g, a, err
+}
+
+// loadWith is load that also reads the profiles of profileIDs.
+func (s *Service) loadWith(ctx context.Context, op Op, groupID, userID string, profileIDs []string, typeParams func(*Group) error, targets ...string) (*Group, actor, *Snapshot, error) {
+	g, a, snap, err := s.read(ctx, groupID, userID, profileIDs...)
 	if err != nil {
-		return nil, actor{}, err
-	}
-	a, err := s.actor(ctx, g, userID)
-	if err != nil {
-		return nil, actor{}, err
+		return nil, actor{}, nil, err
 	}
 	var tp func() error
 	if typeParams != nil {
 		tp = func() error { return typeParams(g) }
 	}
-	return g, a, authorize(op, g, a, tp, targets...)
+	return g, a, snap, authorize(op, g, a, tp, targets...)
 }
 
 // notify stores a system notice for each user and returns the events that

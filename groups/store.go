@@ -29,6 +29,11 @@ type Store interface {
 	// Members reads the member records of the listed users; users who are
 	// not members are absent from the map.
 	Members(ctx context.Context, groupID string, userIDs []string) (map[string]*Member, error)
+	// Read is what an operation reads before it decides, in one round trip
+	// where the store allows: the group (as Group) and the member records
+	// of memberIDs as one snapshot, and the profiles of profileIDs.
+	// ErrNotFound if the group does not exist.
+	Read(ctx context.Context, groupID string, memberIDs, profileIDs []string) (*Snapshot, error)
 	// AllMembers reads every member record of a group, in no order.
 	AllMembers(ctx context.Context, groupID string) ([]*Member, error)
 	// Commit applies c atomically if the group's version is c.Version
@@ -75,6 +80,14 @@ type Store interface {
 
 	// Ping checks that the store can serve.
 	Ping(ctx context.Context) error
+}
+
+// Snapshot is the result of Store.Read. Members and Profiles hold only
+// the users found; both maps are non-nil.
+type Snapshot struct {
+	Group    *Group
+	Members  map[string]*Member
+	Profiles map[string]*Profile
 }
 
 // Change is one atomic change of a group, applied by Store.Commit.

@@ -58,6 +58,22 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) Group(_ context.Context, groupID string) (*Group, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.group(groupID)
+}
+
+// Read implements Store.
+func (s *MemoryStore) Read(_ context.Context, groupID string, memberIDs, profileIDs []string) (*Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.group(groupID)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Group: g, Members: s.members(groupID, memberIDs), Profiles: s.profiles(profileIDs)}, nil
+}
+
+// group copies a group out; s.mu is held.
+func (s *MemoryStore) group(groupID string) (*Group, error) {
 	g, ok := s.groups[groupID]
 	if !ok {
 		return nil, ErrNotFound
@@ -77,17 +93,22 @@ func (s *MemoryStore) Group(_ context.Context, groupID string) (*Group, error) {
 func (s *MemoryStore) Members(_ context.Context, groupID string, userIDs []string) (map[string]*Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.members(groupID, userIDs), nil
+}
+
+// members copies member records out; s.mu is held.
+func (s *MemoryStore) members(groupID string, userIDs []string) map[string]*Member {
 	out := make(map[string]*Member, len(userIDs))
 	g, ok := s.groups[groupID]
 	if !ok {
-		return out, nil
+		return out
 	}
 	for _, u := range userIDs {
 		if m, ok := g.members[u]; ok {
 			out[u] = cloneMember(m)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // AllMembers implements Store.
@@ -342,6 +363,11 @@ func (s *MemoryStore) Notices(_ context.Context, userID string) ([]*Message, err
 func (s *MemoryStore) Profiles(_ context.Context, userIDs []string) (map[string]*Profile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.profiles(userIDs), nil
+}
+
+// profiles copies profiles out; s.mu is held.
+func (s *MemoryStore) profiles(userIDs []string) map[string]*Profile {
 	out := make(map[string]*Profile, len(userIDs))
 	for _, u := range userIDs {
 		if p, ok := s.profile[u]; ok {
@@ -349,7 +375,7 @@ func (s *MemoryStore) Profiles(_ context.Context, userIDs []string) (map[string]
 			out[u] = &cp
 		}
 	}
-	return out, nil
+	return out
 }
 
 // SetProfile implements Store.

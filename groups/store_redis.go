@@ -27,10 +27,13 @@ var (
 	appendLua string
 	//go:embed reserve.lua
 	reserveLua string
+	//go:embed read.lua
+	readLua string
 
 	commitScript  = redis.NewScript(historyLua + commitLua)
 	appendScript  = redis.NewScript(historyLua + appendLua)
 	reserveScript = redis.NewScript(reserveLua)
+	readScript    = redis.NewScript(readLua)
 )
 
 // RedisStore is the Store on Redis (standalone, Sentinel or Cluster). Every
@@ -91,32 +94,82 @@ func (s *RedisStore) idemKey(groupID, from, id string) string {
 	return s.groupKey(groupID, "idem:"+hex.EncodeToString([]byte(from))+":"+hex.EncodeToString([]byte(id)))
 }
 
-// Group implements Store: one MULTI/EXEC round trip, so the record, version,
-// member count and sequence are one snapshot.
+// Group implements Store: read.lua, so the record, version, member count
+// and sequence are one snapshot.
 func (s *RedisStore) Group(ctx context.Context, groupID string) (*Group, error) {
-	var meta *redis.SliceCmd
-	var n *redis.IntCmd
-	var seq *redis.StringCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		meta = p.HMGet(ctx, s.groupKey(groupID, "meta"), "rec", "ver", "lseq", "ltime", "lfrom", "lshow")
-		n = p.HLen(ctx, s.groupKey(groupID, "members"))
-		seq = p.Get(ctx, s.groupKey(groupID, "seq"))
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("failed to read group: %w", err)
-	}
-	v := meta.Val()
-	if v[0] == nil {
-		return nil, ErrNotFound
-	}
-	g, err := decodeGroup(v)
+	snap, err := s.Read(ctx, groupID, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	g.MemberNum = int(n.Val())
-	g.Seq, _ = strconv.ParseUint(seq.Val(), 10, 64) // absent = 0
-	return g, nil
+	return snap.Group, nil
+}
+
+// Read implements Store: read.lua and the profile GETs in one pipeline
+// (on a Cluster, go-redis sends each node its part at once).
+func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profileIDs []string) (*Snapshot, error) {
+	keys := []string{s.groupKey(groupID, "meta"), s.groupKey(groupID, "members"), s.groupKey(groupID, "seq")}
+	args := make([]any, len(memberIDs))
+	for i, u := range memberIDs {
+		args[i] = u
+	}
+	var read *redis.Cmd
+	profiles := make([]*redis.StringCmd, len(profileIDs))
+	run := func(eval func(p redis.Pipeliner) *redis.Cmd) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			read = eval(p)
+			for i, u := range profileIDs {
+				profiles[i] = p.Get(ctx, s.userKey(u, "profile"))
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(func(p redis.Pipeliner) *redis.Cmd { return readScript.EvalSha(ctx, p, keys, args...) })
+	if err != nil && redis.HasErrorPrefix(read.Err(), "NOSCRIPT") {
+		// The first read after a Redis restart: EVAL loads the script.
+		err = run(func(p redis.Pipeliner) *redis.Cmd { return readScript.Eval(ctx, p, keys, args...) })
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("failed to read group: %w", err)
+	}
+	v, err := read.Slice()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read group: %w", err)
+	}
+	if len(v) < 8 {
+		return nil, ErrNotFound
+	}
+	g, err := decodeGroup(v[:6])
+	if err != nil {
+		return nil, err
+	}
+	n, _ := v[6].(int64)
+	g.MemberNum = int(n)
+	if seq, ok := v[7].(string); ok {
+		g.Seq, _ = strconv.ParseUint(seq, 10, 64) // absent = 0
+	}
+	snap := &Snapshot{Group: g, Members: make(map[string]*Member, len(memberIDs)),
+		Profiles: make(map[string]*Profile, len(profileIDs))}
+	for _, x := range v[8:] {
+		if js, ok := x.(string); ok {
+			m, err := decode[Member](js)
+			if err != nil {
+				return nil, err
+			}
+			snap.Members[m.UserID] = m
+		}
+	}
+	for i, c := range profiles {
+		if c.Err() != nil {
+			continue // redis.Nil: no profile
+		}
+		p, err := decode[Profile](c.Val())
+		if err != nil {
+			return nil, err
+		}
+		snap.Profiles[profileIDs[i]] = p
+	}
+	return snap, nil
 }
 
 // decodeGroup decodes the meta fields rec, ver, lseq, ltime, lfrom, lshow.

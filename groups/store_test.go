@@ -73,6 +73,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Live", testLive},
 		{"Delete", testDelete},
 		{"Members", testMembers},
+		{"Read", testRead},
 		{"Applications", testApplications},
 		{"MessageRanges", testMessageRanges},
 		{"MessageRoundTrip", testMessageRoundTrip},
@@ -406,6 +407,38 @@ func testMembers(c *storeCase) {
 	}
 	if m, err := c.st.Members(c.ctx, "g", nil); err != nil || len(m) != 0 {
 		c.t.Errorf("Members of nobody: %v, %v", m, err)
+	}
+}
+
+func testRead(c *storeCase) {
+	if _, err := c.st.Read(c.ctx, "nope", []string{"a"}, []string{"a"}); !errors.Is(err, ErrNotFound) {
+		c.t.Errorf("Read of a missing group: %v, want ErrNotFound", err)
+	}
+	c.create("g", Public, "a", "b")
+	c.send(chat("g", "a", "", "hi", c.unix()), week)
+	if err := c.st.SetProfile(c.ctx, &Profile{UserID: "a", Nick: "A"}); err != nil {
+		c.t.Fatal(err)
+	}
+	snap, err := c.st.Read(c.ctx, "g", []string{"a", "zz"}, []string{"a", "b"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if want := c.group("g"); !reflect.DeepEqual(snap.Group, want) {
+		c.t.Errorf("Read group %+v, want Group's %+v", snap.Group, want)
+	}
+	if g := snap.Group; g.MemberNum != 2 || g.Seq != 1 || g.Last == nil || g.Last.LastSequence != 1 {
+		c.t.Errorf("Read group: %d members, seq %d, last %+v", g.MemberNum, g.Seq, g.Last)
+	}
+	want, _ := c.st.Members(c.ctx, "g", []string{"a"})
+	if !reflect.DeepEqual(snap.Members, want) {
+		c.t.Errorf("Read members %+v, want %+v", snap.Members, want)
+	}
+	if p := snap.Profiles; len(p) != 1 || p["a"] == nil || p["a"].Nick != "A" {
+		c.t.Errorf("Read profiles %+v, want only a's", p)
+	}
+	snap, err = c.st.Read(c.ctx, "g", nil, nil)
+	if err != nil || snap.Members == nil || len(snap.Members) != 0 || snap.Profiles == nil || len(snap.Profiles) != 0 {
+		c.t.Errorf("Read of nobody: %+v, %v", snap, err)
 	}
 }
 

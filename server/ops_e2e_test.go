@@ -341,6 +341,13 @@ func (f *failingStore) Group(ctx context.Context, id string) (*groups.Group, err
 	return f.Store.Group(ctx, id)
 }
 
+func (f *failingStore) Read(ctx context.Context, id string, members, profiles []string) (*groups.Snapshot, error) {
+	if f.fail.Load() {
+		return nil, errDown
+	}
+	return f.Store.Read(ctx, id, members, profiles)
+}
+
 func (f *failingStore) UserGroups(ctx context.Context, u string) ([]string, error) {
 	if f.fail.Load() {
 		return nil, errDown
