@@ -54,6 +54,7 @@ var (
 //	P:{u:<id>}:profile  Profile JSON
 type RedisStore struct {
 	rdb    redis.UniversalClient
+	batch  *batcher // requests of concurrent operations share pipelines
 	prefix string
 	now    func() time.Time // retention and idempotency clock; tests move it
 }
@@ -64,7 +65,7 @@ var _ Store = (*RedisStore)(nil)
 // A prefix holding "{" or "}" would put the hash tag in the prefix: still
 // correct, but every key would land in one Cluster slot.
 func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
-	return &RedisStore{rdb: rdb, prefix: prefix, now: time.Now}
+	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), prefix: prefix, now: time.Now}
 }
 
 // groupKey is a key of a group. Redis Cluster hashes the text between the
@@ -114,23 +115,18 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 	}
 	var read *redis.Cmd
 	profiles := make([]*redis.StringCmd, len(profileIDs))
-	run := func(eval func(p redis.Pipeliner) *redis.Cmd) error {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	run := func(eval func(p redis.Pipeliner) *redis.Cmd) {
+		s.batch.do(ctx, func(p redis.Pipeliner) {
 			read = eval(p)
 			for i, u := range profileIDs {
 				profiles[i] = p.Get(ctx, s.userKey(u, "profile"))
 			}
-			return nil
 		})
-		return err
 	}
-	err := run(func(p redis.Pipeliner) *redis.Cmd { return readScript.EvalSha(ctx, p, keys, args...) })
-	if err != nil && redis.HasErrorPrefix(read.Err(), "NOSCRIPT") {
+	run(func(p redis.Pipeliner) *redis.Cmd { return readScript.EvalSha(ctx, p, keys, args...) })
+	if redis.HasErrorPrefix(read.Err(), "NOSCRIPT") {
 		// The first read after a Redis restart: EVAL loads the script.
-		err = run(func(p redis.Pipeliner) *redis.Cmd { return readScript.Eval(ctx, p, keys, args...) })
-	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("failed to read group: %w", err)
+		run(func(p redis.Pipeliner) *redis.Cmd { return readScript.Eval(ctx, p, keys, args...) })
 	}
 	v, err := read.Slice()
 	if err != nil {
@@ -160,8 +156,10 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 		}
 	}
 	for i, c := range profiles {
-		if c.Err() != nil {
-			continue // redis.Nil: no profile
+		if errors.Is(c.Err(), redis.Nil) {
+			continue // no profile
+		} else if c.Err() != nil {
+			return nil, fmt.Errorf("failed to read profiles: %w", c.Err())
 		}
 		p, err := decode[Profile](c.Val())
 		if err != nil {
@@ -228,7 +226,7 @@ func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
 	if err != nil {
 		return err
 	}
-	first, err := commitScript.Run(ctx, s.rdb, s.groupKeys(c.GroupID), args...).Uint64()
+	first, err := s.eval(ctx, commitScript, s.groupKeys(c.GroupID), args...).Uint64()
 	if err != nil {
 		return scriptError("commit group", err)
 	}
@@ -288,12 +286,23 @@ func (s *RedisStore) Append(ctx context.Context, m *Message, version uint64, liv
 		keys = append(keys, s.idemKey(m.To, m.From, m.ID))
 	}
 	now := s.now()
-	res, err := appendScript.Run(ctx, s.rdb, keys, version, boolArg(live), keep.MaxMessages, ageCut(keep, now),
+	res, err := s.eval(ctx, appendScript, keys, version, boolArg(live), keep.MaxMessages, ageCut(keep, now),
 		tmpl, m.Time, m.From, messageForShow(m), now.UnixMilli(), IdempotencyWindow.Milliseconds()).Slice()
 	if err != nil {
 		return nil, false, scriptError("append message", err)
 	}
 	return appendResult(m, res)
+}
+
+// eval runs script through the batcher: EVALSHA, then EVAL if Redis does
+// not have the script (after a restart or SCRIPT FLUSH).
+func (s *RedisStore) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	var cmd *redis.Cmd
+	s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) })
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.Eval(ctx, p, keys, args...) })
+	}
+	return cmd
 }
 
 // appendResult reads append.lua's reply: {0, sequence} or {1, first message}.
@@ -355,7 +364,7 @@ func (s *RedisStore) OldestSequence(ctx context.Context, groupID string) (uint64
 
 // ReserveGroup implements Store with reserve.lua.
 func (s *RedisStore) ReserveGroup(ctx context.Context, userID, groupID string, limit int) error {
-	ok, err := reserveScript.Run(ctx, s.rdb, []string{s.userKey(userID, "groups")}, groupID, limit).Int()
+	ok, err := s.eval(ctx, reserveScript, []string{s.userKey(userID, "groups")}, groupID, limit).Int()
 	if err != nil {
 		return fmt.Errorf("failed to reserve group: %w", err)
 	}
@@ -367,7 +376,9 @@ func (s *RedisStore) ReserveGroup(ctx context.Context, userID, groupID string, l
 
 // ReleaseGroup implements Store.
 func (s *RedisStore) ReleaseGroup(ctx context.Context, userID, groupID string) error {
-	if err := s.rdb.SRem(ctx, s.userKey(userID, "groups"), groupID).Err(); err != nil {
+	var cmd *redis.IntCmd
+	s.batch.do(ctx, func(p redis.Pipeliner) { cmd = p.SRem(ctx, s.userKey(userID, "groups"), groupID) })
+	if err := cmd.Err(); err != nil {
 		return fmt.Errorf("failed to release group: %w", err)
 	}
 	return nil
