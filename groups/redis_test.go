@@ -239,3 +239,35 @@ func TestRedisRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// The decoded-record cache never serves a stale record: each read after
+// an edit sees it, on this store and on a second one (another node).
+func TestRedisRecordCache(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	a, b := NewRedisStore(rdb, prefix), NewRedisStore(rdb, prefix)
+	ctx := context.Background()
+	for _, id := range []string{"g", `q"uote`, `back\slash`, "é"} {
+		g := testGroup(id, Public)
+		if err := a.Commit(ctx, &Change{GroupID: id, Create: true, Group: g}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			for _, st := range []*RedisStore{a, b, a} {
+				got, err := st.Group(ctx, id)
+				if err != nil || got.Name != g.Name || got.ID != id {
+					t.Fatalf("%q edit %d: read %+v, %v; want name %q", id, i, got, err, g.Name)
+				}
+				got.Name, got.Custom = "scribbled", map[string]string{"x": "y"} // callers own what they read
+			}
+			edit := g.clone()
+			edit.Name = fmt.Sprint("name ", i)
+			if err := b.Commit(ctx, &Change{GroupID: id, Version: uint64(i + 1), Group: edit}); err != nil {
+				t.Fatal(err)
+			}
+			g = edit
+		}
+	}
+	if id, ok := recID(`{"id":"a\"b","type":"Public"}`); ok {
+		t.Errorf("recID of an escaped ID: %q, want no ID", id)
+	}
+}

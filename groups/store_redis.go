@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,6 +56,7 @@ var (
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	batch  *batcher // requests of concurrent operations share pipelines
+	recs   recCache
 	prefix string
 	now    func() time.Time // retention and idempotency clock; tests move it
 }
@@ -135,7 +137,7 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 	if len(v) < 8 {
 		return nil, ErrNotFound
 	}
-	g, err := decodeGroup(v[:6])
+	g, err := s.decodeGroup(v[:6])
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +173,14 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 }
 
 // decodeGroup decodes the meta fields rec, ver, lseq, ltime, lfrom, lshow.
-func decodeGroup(v []any) (*Group, error) {
+func (s *RedisStore) decodeGroup(v []any) (*Group, error) {
 	f := make([]string, len(v))
 	for i, x := range v {
 		f[i], _ = x.(string)
 	}
-	var g Group
-	if err := json.Unmarshal([]byte(f[0]), &g); err != nil {
-		return nil, fmt.Errorf("failed to decode group: %w", err)
+	g, err := s.recs.decode(f[0])
+	if err != nil {
+		return nil, err
 	}
 	g.Version, _ = strconv.ParseUint(f[1], 10, 64)
 	if f[2] != "" {
@@ -186,7 +188,75 @@ func decodeGroup(v []any) (*Group, error) {
 		t, _ := strconv.ParseInt(f[3], 10, 64)
 		g.Last = &LastMessage{LastTime: t, LastSequence: seq, FromAccount: f[4], MessageForShow: f[5]}
 	}
+	return g, nil
+}
+
+// recCache keeps decoded group records by their stored text, so reading a
+// group whose record has not changed since this node last read it (every
+// chat message) costs a string compare and a copy instead of a JSON
+// decode. Entries are keyed by group ID; an edit replaces the text and
+// the next read decodes it again.
+type recCache struct {
+	mu sync.Mutex // guards m
+	m  map[string]recEntry
+}
+
+type recEntry struct {
+	rec string
+	g   *Group // never handed out: callers get clones
+}
+
+const recCacheSize = 8192
+
+// decode returns a Group the caller owns, decoded from rec.
+func (c *recCache) decode(rec string) (*Group, error) {
+	var g Group
+	id, ok := recID(rec)
+	if ok {
+		c.mu.Lock()
+		e, hit := c.m[id]
+		c.mu.Unlock()
+		if hit && e.rec == rec {
+			return e.g.clone(), nil
+		}
+	}
+	if err := json.Unmarshal([]byte(rec), &g); err != nil {
+		return nil, fmt.Errorf("failed to decode group: %w", err)
+	}
+	if ok && g.ID == id {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = make(map[string]recEntry)
+		}
+		if len(c.m) >= recCacheSize {
+			for k := range c.m { // drop one at random
+				delete(c.m, k)
+				break
+			}
+		}
+		c.m[id] = recEntry{rec: rec, g: g.clone()}
+		c.mu.Unlock()
+	}
 	return &g, nil
+}
+
+// recID reads the group ID at the start of a stored record without
+// decoding the rest: records are encoded from Group, whose first field is
+// "id". IDs with escapes are not cached (false).
+func recID(rec string) (string, bool) {
+	const head = `{"id":"`
+	if !strings.HasPrefix(rec, head) {
+		return "", false
+	}
+	end := strings.IndexByte(rec[len(head):], '"')
+	if end < 0 {
+		return "", false
+	}
+	id := rec[len(head) : len(head)+end]
+	if strings.IndexByte(id, '\\') >= 0 {
+		return "", false
+	}
+	return id, true
 }
 
 // Members implements Store.
