@@ -11,9 +11,10 @@ import (
 // nullConn discards every frame, as a fast reader would.
 type nullConn struct{}
 
-func (nullConn) Write(context.Context, []byte) error { return nil }
-func (nullConn) Ping(context.Context) error          { return nil }
-func (nullConn) Close(int, string) error             { return nil }
+func (nullConn) Write([]byte) error         { return nil }
+func (nullConn) Abort()                     {}
+func (nullConn) Ping(context.Context) error { return nil }
+func (nullConn) Close(int, string) error    { return nil }
 
 // BenchmarkPublish measures one Publish to a group of n subscribers,
 // including the writers' work (coalescing and writing), which runs

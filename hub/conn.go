@@ -7,9 +7,12 @@ import "context"
 type Conn interface {
 	// Write writes one text frame. It is called only from the session's
 	// writer goroutine, never concurrently with itself or with Close, and
-	// must not retain p after it returns. ctx carries the write timeout and
-	// is cancelled when the session is closed at once.
-	Write(ctx context.Context, p []byte) error
+	// must not retain p after it returns.
+	Write(p []byte) error
+	// Abort closes the transport at once, so that a Write in flight
+	// returns (a write past the write timeout, or a session closed at
+	// once). It may run concurrently with Write, Ping and Close.
+	Abort()
 	// Ping sends a WebSocket ping and waits for the pong (or ctx). It is
 	// called from a timer goroutine and may run concurrently with Write.
 	Ping(ctx context.Context) error

@@ -6,11 +6,14 @@ import (
 	"time"
 )
 
-// writeCtx is the context.Context of one session's writes. The writer
-// re-arms it for every write instead of calling context.WithTimeout, so a
-// write costs no allocation. Its Done channel closes once, when a write
-// times out or the session is closed at once; after that it stays done
-// and arm fails, which is what ends the writer.
+// writeCtx bounds one session's writes. The writer arms it before every
+// write and disarms it after; when a write is still in flight at its
+// deadline, or the session is closed at once, it aborts the connection
+// (Conn.Abort), which makes the write return. Writes themselves carry no
+// context: a context with a deadline made coder/websocket register and
+// stop a context.AfterFunc on every write (4% of a busy node's CPU).
+// After it has ended it stays ended and arm fails, which is what ends the
+// writer.
 //
 // The timer is lazy: arm only moves the deadline and starts the timer if
 // it is not running; when it fires early (the deadline moved) it re-arms
@@ -18,7 +21,7 @@ import (
 // about once per WriteTimeout, not twice per write.
 type writeCtx struct {
 	mu       sync.Mutex // guards every field
-	done     chan struct{}
+	abort    func()     // Conn.Abort of the session, called once when it ends
 	err      error
 	deadline time.Time
 	armed    bool        // a write is in flight
@@ -26,45 +29,12 @@ type writeCtx struct {
 	timer    *time.Timer // made at the first write after an idle time
 }
 
-var _ context.Context = (*writeCtx)(nil)
-
-// closedChan is Done of a context that ended before anyone asked.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// Deadline returns the deadline of the write in flight (or of the last).
-func (c *writeCtx) Deadline() (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.deadline, !c.deadline.IsZero()
-}
-
-// Done returns a channel closed when a write timed out or the session was
-// closed at once.
-func (c *writeCtx) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done == nil {
-		if c.err != nil {
-			return closedChan
-		}
-		c.done = make(chan struct{})
-	}
-	return c.done
-}
-
-// Err returns context.DeadlineExceeded or context.Canceled once done.
+// Err returns context.DeadlineExceeded or context.Canceled once ended.
 func (c *writeCtx) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
-
-// Value returns nil: the context carries no values.
-func (c *writeCtx) Value(any) any { return nil }
 
 // arm starts a write that must end within d. It fails once the context
 // is done.
@@ -138,14 +108,18 @@ func (c *writeCtx) cancelled() bool {
 	return c.err == context.Canceled
 }
 
-// end needs c.mu.
+// end needs c.mu. Only a write in flight is aborted: with none, the
+// writer sees the end at its next arm and the session can still close
+// with its code. The abort runs in its own goroutine: it may block on the
+// transport and must not hold up the caller (the timer, or a CloseNow
+// from anywhere).
 func (c *writeCtx) end(err error) {
 	if c.err != nil {
 		return
 	}
 	c.err = err
-	c.armed = false
-	if c.done != nil {
-		close(c.done)
+	if c.armed && c.abort != nil {
+		go c.abort()
 	}
+	c.armed = false
 }

@@ -27,17 +27,46 @@ type fakeConn struct {
 	code     int
 	reason   string
 	pings    int
-	gate     chan struct{} // when set, Write waits until it is closed (or ctx ends)
+	gate     chan struct{} // when set, Write waits until it is closed (or Abort)
+	aborted  chan struct{} // closed by Abort
+	aborts   int
 	writeErr error         // when set, Write fails with it
 	pingErr  error         // when set, Ping fails with it
 	pingWait bool          // Ping waits for ctx: no pong ever comes
 	started  chan struct{} // when set, gets a value as each Write starts
 }
 
-func (c *fakeConn) Write(ctx context.Context, p []byte) error {
+// abortCh returns the channel Abort closes; c.mu is held.
+func (c *fakeConn) abortCh() chan struct{} {
+	if c.aborted == nil {
+		c.aborted = make(chan struct{})
+	}
+	return c.aborted
+}
+
+func (c *fakeConn) Abort() {
 	c.mu.Lock()
-	gate, started, werr := c.gate, c.started, c.writeErr
+	defer c.mu.Unlock()
+	if c.aborts++; c.aborts == 1 {
+		close(c.abortCh())
+	}
+}
+
+func (c *fakeConn) abortCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aborts
+}
+
+func (c *fakeConn) Write(p []byte) error {
+	c.mu.Lock()
+	gate, started, werr, aborted := c.gate, c.started, c.writeErr, c.abortCh()
 	c.mu.Unlock()
+	select {
+	case <-aborted:
+		return errors.New("write on an aborted connection")
+	default:
+	}
 	if started != nil {
 		select {
 		case started <- struct{}{}:
@@ -47,8 +76,8 @@ func (c *fakeConn) Write(ctx context.Context, p []byte) error {
 	if gate != nil {
 		select {
 		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-aborted:
+			return errors.New("connection aborted during the write")
 		}
 	}
 	if werr != nil {

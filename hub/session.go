@@ -44,17 +44,19 @@ type Session struct {
 	pingCancel func() // cancels the ping in flight, if any
 	pings      sync.WaitGroup
 
-	wctx writeCtx // the writer's reusable write context
+	wctx writeCtx // bounds the writer's writes
 }
 
 func newSession(h *Hub, c Conn) *Session {
-	return &Session{
+	s := &Session{
 		id:     h.nextID.Add(1),
 		h:      h,
 		conn:   c,
 		done:   make(chan struct{}),
 		notify: make(chan struct{}, 1),
 	}
+	s.wctx.abort = c.Abort
+	return s
 }
 
 // ID returns the session's ID: unique in its hub, increasing with each

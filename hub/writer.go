@@ -84,13 +84,12 @@ func (s *Session) flush(c *coalescer) error {
 	return err
 }
 
-// write writes one frame under the write timeout, with the session's
-// reusable context.
+// write writes one frame under the write timeout.
 func (s *Session) write(p []byte) error {
 	if !s.wctx.arm(s.h.opts.WriteTimeout) {
 		return errAborted
 	}
-	err := s.conn.Write(&s.wctx, p)
+	err := s.conn.Write(p)
 	s.wctx.disarm()
 	if err != nil {
 		if s.wctx.cancelled() {

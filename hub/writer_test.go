@@ -173,11 +173,12 @@ func TestSlowConsumer(t *testing.T) {
 // close code, counted.
 func TestWriteFailure(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(c *fakeConn)
+		name   string
+		setup  func(c *fakeConn)
+		aborts int // Conn.Abort calls: only a write stuck past the timeout is aborted
 	}{
-		{"error", func(c *fakeConn) { c.writeErr = errors.New("broken pipe") }},
-		{"timeout", func(c *fakeConn) { c.block() }},
+		{"error", func(c *fakeConn) { c.writeErr = errors.New("broken pipe") }, 0},
+		{"timeout", func(c *fakeConn) { c.block() }, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,7 +198,35 @@ func TestWriteFailure(t *testing.T) {
 			if n := metricValue(t, reg, "chat_hub_write_errors_total"); n != 1 {
 				t.Errorf("write errors %v", n)
 			}
+			waitFor(t, "the abort", func() bool { return c.abortCount() >= tt.aborts })
+			if n := c.abortCount(); n != tt.aborts {
+				t.Errorf("Conn.Abort called %d times, want %d", n, tt.aborts)
+			}
 		})
+	}
+}
+
+// A session closed at once while idle is closed with its code, not
+// aborted; one closed at once during a stuck write is aborted, so the
+// writer is not held up by the write.
+func TestCloseNowAborts(t *testing.T) {
+	h := newTestHub(t, Options{WriteTimeout: time.Hour})
+	idle := &fakeConn{}
+	s := h.Register(idle)
+	s.CloseNow(4001, "bye")
+	waitDoneT(t, s)
+	if code, _ := idle.closeCode(); code != 4001 || idle.abortCount() != 0 {
+		t.Errorf("idle session: closed with %d, %d aborts; want 4001 and none", code, idle.abortCount())
+	}
+	stuck := &fakeConn{}
+	stuck.block()
+	s = h.Register(stuck)
+	s.Send([]byte(`{"event":"x"}`))
+	<-stuck.started
+	s.CloseNow(4001, "bye")
+	waitDoneT(t, s) // the hour-long write timeout did not hold it
+	if stuck.abortCount() != 1 {
+		t.Errorf("stuck session: %d aborts, want 1", stuck.abortCount())
 	}
 }
 

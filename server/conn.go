@@ -11,10 +11,15 @@ type wsConn struct {
 	c *websocket.Conn
 }
 
-// Write writes one text frame.
-func (w *wsConn) Write(ctx context.Context, p []byte) error {
-	return w.c.Write(ctx, websocket.MessageText, p)
+// Write writes one text frame. The hub bounds it with Abort, not with a
+// context: coder/websocket arms a context.AfterFunc per write for a
+// context that can end.
+func (w *wsConn) Write(p []byte) error {
+	return w.c.Write(context.Background(), websocket.MessageText, p)
 }
+
+// Abort closes the connection at once; a Write in flight fails.
+func (w *wsConn) Abort() { _ = w.c.CloseNow() }
 
 // Ping sends a ping and waits for its pong.
 func (w *wsConn) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
