@@ -14,9 +14,9 @@ import (
 // no timer, only whatever queued while the previous pipelines ran.
 //
 // There is no batcher goroutine: a caller that finds fewer than maxPipes
-// pipelines running sends one itself (taking the queue, its own request
-// first); when a pipeline returns and requests are queued, the oldest
-// waiting caller is told to send the next. A caller always waits for its
+// pipelines running sends one itself (its own request first, then the
+// queue); when a pipeline returns and requests are queued, the oldest
+// waiting caller is taken off the queue and told to send the next. A caller always waits for its
 // own request, which Redis's timeouts bound; its ctx goes into the
 // pipeline only when it sends one.
 type batcher struct {
@@ -33,11 +33,9 @@ type batcher struct {
 // caller reads their results from the commands once done.
 type call struct {
 	add func(p redis.Pipeliner)
-	// wake carries true (send the next pipeline) or false (done).
+	// wake carries one value: true (take the queue and send the next
+	// pipeline, this call first) or false (done).
 	wake chan bool
-	// handed is set (under batcher.mu) when the call is told to send the
-	// next pipeline, so no second pipeline picks it too.
-	handed bool
 }
 
 func newBatcher(rdb redis.UniversalClient) *batcher {
@@ -48,59 +46,53 @@ func newBatcher(rdb redis.UniversalClient) *batcher {
 // returns once they have their replies. Errors are the commands' own
 // (a pipeline sets each command's error, connection errors included).
 func (b *batcher) do(ctx context.Context, add func(p redis.Pipeliner)) {
-	c := &call{add: add, wake: make(chan bool, 2)} // at most one true and one false
+	c := &call{add: add}
 	b.mu.Lock()
-	b.queue = append(b.queue, c)
-	lead := b.running < b.maxPipes
-	if lead {
+	if b.running < b.maxPipes {
 		b.running++
+		b.mu.Unlock()
+		b.send(ctx, c)
+		return
 	}
+	c.wake = make(chan bool, 1)
+	b.queue = append(b.queue, c)
 	b.mu.Unlock()
-	for {
-		if lead {
-			b.send(ctx)
-		}
-		if lead = <-c.wake; !lead {
-			return
-		}
+	if <-c.wake {
+		b.send(ctx, c)
 	}
 }
 
-// send takes up to maxCalls queued calls, runs them in one pipeline, tells
-// each it is done and hands the next pipeline to the oldest waiting call
-// (or gives up its slot when none waits).
-func (b *batcher) send(ctx context.Context) {
+// send runs own and up to maxCalls-1 queued calls in one pipeline, tells
+// the queued ones they are done and hands the next pipeline to the oldest
+// call still queued, taking it off the queue (or gives up its slot when
+// none waits).
+func (b *batcher) send(ctx context.Context, own *call) {
 	b.mu.Lock()
-	n := min(len(b.queue), b.maxCalls)
-	batch := make([]*call, n)
-	copy(batch, b.queue)
+	n := min(len(b.queue), b.maxCalls-1)
+	batch := make([]*call, 0, n+1)
+	batch = append(append(batch, own), b.queue[:n]...)
 	b.queue = b.queue[:copy(b.queue, b.queue[n:])]
 	b.mu.Unlock()
 
-	if n > 0 {
-		// Exec's error is the first command's error, which the caller of
-		// that command reads from its command; nothing to do with it here.
-		_, _ = b.rdb.Pipelined(context.WithoutCancel(ctx), func(p redis.Pipeliner) error {
-			for _, c := range batch {
-				c.add(p)
-			}
-			return nil
-		})
-	}
+	// Exec's error is the first command's error, which the caller of that
+	// command reads from its command; nothing to do with it here.
+	_, _ = b.rdb.Pipelined(context.WithoutCancel(ctx), func(p redis.Pipeliner) error {
+		for _, c := range batch {
+			c.add(p)
+		}
+		return nil
+	})
 
 	b.mu.Lock()
 	var next *call
-	for _, c := range b.queue {
-		if !c.handed {
-			next, c.handed = c, true // stays queued: its own send takes it first
-			break
-		}
-	}
-	if next == nil {
+	if len(b.queue) > 0 {
+		next = b.queue[0]
+		b.queue = b.queue[:copy(b.queue, b.queue[1:])]
+	} else {
 		b.running--
 	}
 	b.mu.Unlock()
-	for _, c := range batch {
+	for _, c := range batch[1:] {
 		c.wake <- false
 	}
 	if next != nil {
