@@ -142,6 +142,7 @@ func (s *Service) appendMessage(ctx context.Context, g *Group, m *Message) (Outc
 	if !dup {
 		ev := deliverGroup(stored)
 		ev.Exclude = true
+		ev.Gather = g.Type.Live()
 		out.Events = []Event{ev}
 	}
 	return out, nil

@@ -141,6 +141,9 @@ type Event struct {
 	// in the reply instead).
 	Exclude bool
 	Discard bool
+	// Gather: a live room's chat message, which a node may hold for a
+	// short window and send with the room's other messages in one frame.
+	Gather bool
 }
 
 func deliverGroup(m *Message, also ...string) Event {

@@ -38,6 +38,7 @@ type Envelope struct {
 	Node    string          `json:"nd,omitempty"`
 	Session uint64          `json:"x,omitempty"` // the sending session on Node: gets no push
 	Discard bool            `json:"d,omitempty"`
+	Gather  bool            `json:"ga,omitempty"` // KindPush: Push.Gather
 }
 
 // Broker carries envelopes between the nodes of a cluster. A node listens
@@ -100,7 +101,7 @@ func (h *Hub) receive(env *Envelope) {
 func (h *Hub) apply(env *Envelope) {
 	switch env.Kind {
 	case KindPush:
-		p := &Push{UserIDs: env.UserIDs, From: env.From, In: env.In, Out: env.Out, Notice: env.Notice, Chat: env.Chat}
+		p := &Push{UserIDs: env.UserIDs, From: env.From, In: env.In, Out: env.Out, Notice: env.Notice, Chat: env.Chat, Gather: env.Gather}
 		if env.ToGroup {
 			p.GroupID = env.GroupID
 		}

@@ -13,7 +13,7 @@ import (
 // every receipt), so envelopes travel in a small binary form instead:
 //
 //	0xCE 0x01                    magic, format version
-//	flags                        1 byte: ToGroup 1, Chat 2, Discard 4
+//	flags                        1 byte: ToGroup 1, Chat 2, Discard 4, Gather 8
 //	kind                         1 byte
 //	seq, session                 uvarints
 //	ID, GroupID, From, Node      uvarint length + bytes each
@@ -29,6 +29,7 @@ const (
 	flagToGroup = 1
 	flagChat    = 2
 	flagDiscard = 4
+	flagGather  = 8
 )
 
 // maxEnvelopeField bounds one decoded field: Redis pub/sub payloads are
@@ -46,6 +47,9 @@ func AppendEnvelope(b []byte, env *Envelope) []byte {
 	}
 	if env.Discard {
 		flags |= flagDiscard
+	}
+	if env.Gather {
+		flags |= flagGather
 	}
 	b = append(b, envMagic, envVersion, flags, byte(env.Kind))
 	b = binary.AppendUvarint(b, env.Seq)
@@ -101,7 +105,7 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	}
 	d := envDecoder{b: b[4:]}
 	env := &Envelope{Kind: Kind(b[3]), ToGroup: b[2]&flagToGroup != 0,
-		Chat: b[2]&flagChat != 0, Discard: b[2]&flagDiscard != 0}
+		Chat: b[2]&flagChat != 0, Discard: b[2]&flagDiscard != 0, Gather: b[2]&flagGather != 0}
 	env.Seq = d.uvarint()
 	env.Session = d.uvarint()
 	env.ID = string(d.bytes())

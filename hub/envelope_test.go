@@ -12,6 +12,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		{ID: "n1/1", Kind: KindPush, GroupID: "g", ToGroup: true, From: "alice",
 			In: json.RawMessage(`{"a":1}`), Out: json.RawMessage(`{"b":"x"}`), Chat: true,
 			Seq: 1 << 40, Node: "node-1", Session: 77},
+		{ID: "n3/q", Kind: KindPush, GroupID: "live", ToGroup: true, Chat: true, Gather: true, In: json.RawMessage(`{}`)},
 		{ID: "n2/z", Kind: KindSetDiscard, GroupID: "@TGS#x", UserIDs: []string{"a", "", "é"}, Discard: true},
 		{Kind: KindPush, UserIDs: []string{"bob"}, Notice: json.RawMessage(`{"n":[1,2]}`)},
 	}

@@ -30,6 +30,13 @@ type Options struct {
 	Broker Broker
 	// NodeID names this node in envelopes (required with a Broker).
 	NodeID string
+	// WindowFrames is the frame budget of one live room on this node,
+	// frames/s: a room whose viewers × message rate would exceed it
+	// gathers its messages in windows (window.go). Default 60,000; < 0
+	// disables windows.
+	WindowFrames int
+	// MaxWindow caps a room's window; default 200ms.
+	MaxWindow time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -51,6 +58,12 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.WindowFrames == 0 {
+		o.WindowFrames = 60_000
+	}
+	if o.MaxWindow <= 0 {
+		o.MaxWindow = 200 * time.Millisecond
+	}
 	return o
 }
 
@@ -67,8 +80,11 @@ type Hub struct {
 	rcpts  sync.Pool // *[]*Session: recipient lists of Publish
 	sets   sync.Pool // map[*Session]struct{}: Publish's dedupe of many users
 	order  *orderer  // releases each group's sequenced pushes in order
-	seen   seenIDs   // envelope IDs received lately (a node may get one twice)
-	envSeq atomic.Uint64
+	// windows holds a *roomWindow per live room that sent here lately.
+	windows     sync.Map
+	windowCount atomic.Int64 // windows made, for amortised clean-up
+	seen        seenIDs      // envelope IDs received lately (a node may get one twice)
+	envSeq      atomic.Uint64
 
 	// mu guards sessions, byID and closed. Registering is once per connection,
 	// far rarer than publishing, so one lock is enough here.
@@ -100,7 +116,7 @@ func New(o Options) *Hub {
 		h.groups[i].groups = map[string]map[*Session]bool{}
 		h.groups[i].listen = listen
 	}
-	h.order = newOrderer(h.Publish)
+	h.order = newOrderer(h.release)
 	if o.Broker != nil {
 		o.Broker.SetHandler(h.receive)
 	}

@@ -13,6 +13,10 @@ type Push struct {
 	Notice  []byte   // optional: a complete extra frame ({"event":"receiveGroupSystemNotice",...}) sent right after the element, to the same recipients
 	Exclude *Session // the sending session: gets nothing
 	Chat    bool     // a chat message: skipped for (user, group) pairs with Discard on
+	// Gather: a live room's chat message. When the room is large and busy
+	// the hub holds it for the room's window and sends every viewer one
+	// frame with the window's messages (see window.go).
+	Gather bool
 }
 
 // Publish queues p on every recipient session. The recipients are copied

@@ -14,6 +14,7 @@ const (
 type item struct {
 	b    []byte
 	kind kind
+	n    int32 // kindFrame: the message elements in b (a room window's frame)
 }
 
 // maxSpare caps the capacity of the queue slices an idle session keeps:

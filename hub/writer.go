@@ -59,7 +59,9 @@ func (s *Session) process(batch []item) (closing bool, err error) {
 			c.add(it.b)
 		case kindFrame:
 			if err = s.flush(&c); err == nil {
-				err = s.write(it.b)
+				if err = s.write(it.b); err == nil && it.n > 0 {
+					s.h.m.delivered(int(it.n))
+				}
 			}
 		case kindClose:
 			return true, s.flush(&c)

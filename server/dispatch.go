@@ -128,6 +128,7 @@ func (s *Server) envelope(from *session, ev groups.Event) *hub.Envelope {
 		if ev.Exclude && from != nil {
 			env.Session = from.hs.ID()
 		}
+		env.Gather = ev.Gather
 	case groups.Subscribe:
 		env.Kind = hub.KindSubscribeUser
 	case groups.Unsubscribe:

@@ -1,0 +1,258 @@
+package hub
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Room windows. A live room of N viewers at r messages/s costs N×r frames
+// per second when every message is its own frame; at 10,000 viewers and
+// 40 msg/s that is 400,000 writes a second, several times what one core
+// can do. Instead, once N×r would exceed the node's frame budget
+// (Options.WindowFrames), the hub holds the room's chat messages for a
+// window of N/budget seconds (at most Options.MaxWindow), then encodes one
+// onMessageReceived frame with all of them and hands every viewer the same
+// bytes: one write per viewer per window, frames/s bounded by design, and
+// no per-session copy. Small or quiet rooms get no window (0): each
+// message goes out at once, as for any group.
+//
+// Order: everything else addressed to a room with messages held (a tip, a
+// notice) first flushes the window, so each session still sees the room's
+// pushes in the order the hub released them.
+//
+// Sessions that must not get the shared frame — the sender (Exclude) and
+// other sessions of a sender, who get the "out" flow — get the window's
+// messages one by one, as without a window.
+
+// roomWindow is the window state of one room on this node.
+type roomWindow struct {
+	mu      sync.Mutex // guards the fields and serialises the room's releases
+	pending []*Push    // held, oldest first
+	timer   *time.Timer
+	// the room's release rate: pushes in the current and the last second
+	sec         int64
+	cur, before int
+}
+
+// rate is the room's recent rate in pushes per second, counting one more
+// now; w.mu is held.
+func (w *roomWindow) rate(now time.Time) int {
+	sec := now.Unix()
+	switch {
+	case sec == w.sec:
+	case sec == w.sec+1:
+		w.sec, w.before, w.cur = sec, w.cur, 0
+	default:
+		w.sec, w.before, w.cur = sec, 0, 0
+	}
+	w.cur++
+	return max(w.cur, w.before)
+}
+
+// windowFor returns the length of the window of a room with viewers
+// subscribers here at rate pushes/s: 0 while viewers×rate fits the frame
+// budget, else viewers/budget seconds, at most MaxWindow.
+func (o Options) windowFor(viewers, rate int) time.Duration {
+	if o.WindowFrames <= 0 || viewers*rate <= o.WindowFrames {
+		return 0
+	}
+	d := time.Duration(viewers) * time.Second / time.Duration(o.WindowFrames)
+	return min(d, o.MaxWindow)
+}
+
+// release is the orderer's output: every push goes through it, in each
+// group's order.
+func (h *Hub) release(p *Push) {
+	if p.GroupID == "" {
+		h.Publish(p)
+		return
+	}
+	if !p.Gather || len(p.UserIDs) > 0 || p.Notice != nil {
+		if v, ok := h.windows.Load(p.GroupID); ok {
+			w := v.(*roomWindow)
+			w.mu.Lock()
+			h.flushWindow(p.GroupID, w)
+			h.Publish(p)
+			w.mu.Unlock()
+			return
+		}
+		h.Publish(p)
+		return
+	}
+	v, ok := h.windows.Load(p.GroupID)
+	if !ok {
+		var loaded bool
+		if v, loaded = h.windows.LoadOrStore(p.GroupID, &roomWindow{}); !loaded && h.windowCount.Add(1)%1024 == 0 {
+			h.sweepWindows()
+		}
+	}
+	w := v.(*roomWindow)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rate := w.rate(time.Now())
+	if len(w.pending) > 0 {
+		w.pending = append(w.pending, p)
+		return
+	}
+	d := h.opts.windowFor(h.groupSize(p.GroupID), rate)
+	if d == 0 {
+		h.Publish(p)
+		return
+	}
+	w.pending = append(w.pending, p)
+	groupID := p.GroupID
+	w.timer = time.AfterFunc(d, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		h.flushWindow(groupID, w)
+	})
+}
+
+// sweepWindows forgets rooms that released nothing for a minute and hold
+// nothing, so the map does not grow with every room ever seen.
+func (h *Hub) sweepWindows() {
+	cut := time.Now().Add(-time.Minute).Unix()
+	h.windows.Range(func(k, v any) bool {
+		w := v.(*roomWindow)
+		if w.mu.TryLock() {
+			if len(w.pending) == 0 && w.sec < cut {
+				h.windows.Delete(k)
+			}
+			w.mu.Unlock()
+		}
+		return true
+	})
+}
+
+// groupSize is the number of this node's sessions subscribed to groupID.
+func (h *Hub) groupSize(groupID string) int {
+	gsh := h.groupShard(groupID)
+	gsh.mu.RLock()
+	defer gsh.mu.RUnlock()
+	return len(gsh.groups[groupID])
+}
+
+// flushWindow sends the messages held in w; w.mu is held.
+func (h *Hub) flushWindow(groupID string, w *roomWindow) {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	ps := w.pending
+	w.pending = nil
+	switch len(ps) {
+	case 0:
+		return
+	case 1:
+		h.Publish(ps[0])
+		return
+	}
+	h.publishWindow(groupID, ps)
+}
+
+// publishWindow sends ps (chat pushes of one room, in order) to the room's
+// subscribers: the shared frames to most, the messages one by one to the
+// senders' sessions.
+func (h *Hub) publishWindow(groupID string, ps []*Push) {
+	frames := windowFrames(ps)
+	rs := h.getRecipients()
+	gsh := h.groupShard(groupID)
+	gsh.mu.RLock()
+	for s, discard := range gsh.groups[groupID] {
+		if !discard { // every held push is a chat message
+			*rs = append(*rs, s)
+		}
+	}
+	gsh.mu.RUnlock()
+	fanout(*rs, func(s *Session) {
+		if ownsOne(s, ps) {
+			for _, p := range ps {
+				if p.Exclude != s {
+					s.deliver(p)
+				}
+			}
+			return
+		}
+		s.enqueue(frames...)
+	})
+	h.putRecipients(rs)
+}
+
+// ownsOne reports whether s sent one of ps or is a session of a sender.
+func ownsOne(s *Session, ps []*Push) bool {
+	user := ""
+	for _, p := range ps {
+		if p.Exclude == s {
+			return true
+		}
+		if p.Out != nil && p.From != "" {
+			if user == "" {
+				if user = s.UserID(); user == "" {
+					user = "\x00" // anonymous: never a sender
+				}
+			}
+			if user == p.From {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// windowFrames encodes ps's "in" elements as onMessageReceived frames of
+// at most maxCoalesce bytes of elements each (one element may exceed it,
+// alone), shared by every viewer: fresh buffers, never reused.
+func windowFrames(ps []*Push) []item {
+	var out []item
+	var b []byte
+	n := int32(0)
+	left := 0 // bytes of the elements not yet framed
+	for _, p := range ps {
+		left += len(p.In) + 1
+	}
+	for _, p := range ps {
+		if n > 0 && len(b)+1+len(p.In) > len(framePrefix)+maxCoalesce {
+			out = append(out, item{b: append(b, frameSuffix...), kind: kindFrame, n: n})
+			b, n = nil, 0
+		}
+		if n == 0 {
+			size := len(framePrefix) + min(left, maxCoalesce+len(p.In)) + len(frameSuffix)
+			b = append(make([]byte, 0, size), framePrefix...)
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, p.In...)
+		left -= len(p.In) + 1
+		n++
+	}
+	return append(out, item{b: append(b, frameSuffix...), kind: kindFrame, n: n})
+}
+
+// fanoutChunk is the recipient count above which a fan-out is split
+// across the cores.
+const fanoutChunk = 2048
+
+// fanout calls f for every session, spread over the cores when there are
+// many: f for different sessions may run in parallel, and fanout returns
+// when all are done.
+func fanout(rs []*Session, f func(*Session)) {
+	parts := min(runtime.GOMAXPROCS(0), len(rs)/fanoutChunk)
+	if parts <= 1 {
+		for _, s := range rs {
+			f(s)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(rs) + parts - 1) / parts
+	for i := 0; i < len(rs); i += per {
+		part := rs[i:min(i+per, len(rs))]
+		wg.Go(func() {
+			for _, s := range part {
+				f(s)
+			}
+		})
+	}
+	wg.Wait()
+}
