@@ -110,6 +110,13 @@ type Config struct {
 	// LiveGrace is how long a disconnected viewer keeps its live-room place
 	// for a reconnect. Default 30s.
 	LiveGrace time.Duration `env:"CHAT_LIVE_GRACE" envDefault:"30s"`
+	// LiveWindowFrames is the frames per second one live room may cost this
+	// node before its messages are gathered into windows, one frame per
+	// viewer per window; 0 sends every message as its own frame. Default
+	// 60000.
+	LiveWindowFrames int `env:"CHAT_LIVE_WINDOW_FRAMES" envDefault:"60000"`
+	// LiveWindowMax caps a live room's window. Default 200ms.
+	LiveWindowMax time.Duration `env:"CHAT_LIVE_WINDOW_MAX" envDefault:"200ms"`
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -394,6 +401,7 @@ func (c *Config) checkNumbers(p *problems) {
 		{"CHAT_HISTORY_MAX_MESSAGES", int64(c.HistoryMaxMessages), 1, 1_000_000},
 		{"CHAT_RATE_BURST", int64(c.RateBurst), 1, 1_000_000},
 		{"CHAT_BAD_FRAME_LIMIT", int64(c.BadFrameLimit), 1, 1_000_000},
+		{"CHAT_LIVE_WINDOW_FRAMES", int64(c.LiveWindowFrames), 0, 100_000_000},
 	}
 	for _, n := range ints {
 		if n.v < n.min || n.v > n.max {
@@ -424,6 +432,7 @@ func (c *Config) checkDurations(p *problems) {
 		{"CHAT_TOKEN_GRACE", c.TokenGrace},
 		{"CHAT_HISTORY_MAX_AGE", c.HistoryMaxAge},
 		{"CHAT_LIVE_GRACE", c.LiveGrace},
+		{"CHAT_LIVE_WINDOW_MAX", c.LiveWindowMax},
 	}
 	for _, d := range durations {
 		if d.v <= 0 {

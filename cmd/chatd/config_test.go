@@ -44,6 +44,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		HistoryMaxMessages: 1000, HistoryMaxAge: 168 * time.Hour, HistoryReadAll: []string{"ChatRoom"},
 		RateLimit: 50, RateBurst: 100,
 		BadFrameLimit: 20, LiveMsgRate: 40, LiveGrace: 30 * time.Second,
+		LiveWindowFrames: 60000, LiveWindowMax: 200 * time.Millisecond,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
