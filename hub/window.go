@@ -10,44 +10,70 @@ import (
 // per second when every message is its own frame; at 10,000 viewers and
 // 40 msg/s that is 400,000 writes a second, several times what one core
 // can do. Instead, once N×r would exceed the node's frame budget
-// (Options.WindowFrames), the hub holds the room's chat messages for a
-// window of N/budget seconds (at most Options.MaxWindow), then encodes one
-// onMessageReceived frame with all of them and hands every viewer the same
-// bytes: one write per viewer per window, frames/s bounded by design, and
-// no per-session copy. Small or quiet rooms get no window (0): each
-// message goes out at once, as for any group.
+// (Options.WindowFrames), the hub holds the room's chat messages and
+// sends every viewer one onMessageReceived frame per window of
+// N/budget seconds (at most Options.MaxWindow) with the messages since
+// its last one: frames/s bounded by design, each frame encoded once for
+// all the viewers it goes to, no per-session copy. Small or quiet rooms
+// get no window: each message goes out at once, as for any group.
+//
+// The viewers are split into windowPhases phases (by session ID), and
+// phase k is sent at k/windowPhases of each window: the node writes a
+// tenth of the room every tenth of a window instead of the whole room at
+// once, so a message waits at most one window plus one phase's writes,
+// not one window plus the whole room's.
 //
 // Order: everything else addressed to a room with messages held (a tip, a
-// notice) first flushes the window, so each session still sees the room's
-// pushes in the order the hub released them.
+// notice) first sends every phase what it has not had yet, so each
+// session still sees the room's pushes in the order the hub released
+// them.
 //
 // Sessions that must not get the shared frame — the sender (Exclude) and
-// other sessions of a sender, who get the "out" flow — get the window's
-// messages one by one, as without a window.
+// other sessions of a sender, who get the "out" flow — get the messages
+// one by one, as without a window.
+
+// windowPhases is the number of phases a room's viewers are sent in.
+const windowPhases = 10
 
 // roomWindow is the window state of one room on this node.
 type roomWindow struct {
-	mu      sync.Mutex // guards the fields and serialises the room's releases
-	pending []*Push    // held, oldest first
+	mu sync.Mutex // guards the fields and serialises the room's releases
+	id string
+	// log holds the messages some phase has not been sent, oldest first;
+	// log[i] is message number base+i of the room.
+	log  []*Push
+	base int
+	sent [windowPhases]int // per phase: the number of the first message it has not had
+	// timer ticks once per phase while the window is open; nil = closed.
 	timer   *time.Timer
+	phase   int           // the phase the next tick sends
+	step    time.Duration // window / windowPhases
+	arrived bool          // a message came during the current cycle
 	// the room's release rate: pushes in the current and the last second
 	sec         int64
 	cur, before int
 }
 
-// rate is the room's recent rate in pushes per second, counting one more
-// now; w.mu is held.
+// count counts one push now; w.mu is held.
+func (w *roomWindow) count(now time.Time) {
+	w.roll(now)
+	w.cur++
+}
+
+// rate is the room's recent rate in pushes per second; w.mu is held.
 func (w *roomWindow) rate(now time.Time) int {
-	sec := now.Unix()
-	switch {
+	w.roll(now)
+	return max(w.cur, w.before)
+}
+
+func (w *roomWindow) roll(now time.Time) {
+	switch sec := now.Unix(); {
 	case sec == w.sec:
 	case sec == w.sec+1:
 		w.sec, w.before, w.cur = sec, w.cur, 0
 	default:
 		w.sec, w.before, w.cur = sec, 0, 0
 	}
-	w.cur++
-	return max(w.cur, w.before)
 }
 
 // windowFor returns the length of the window of a room with viewers
@@ -72,7 +98,7 @@ func (h *Hub) release(p *Push) {
 		if v, ok := h.windows.Load(p.GroupID); ok {
 			w := v.(*roomWindow)
 			w.mu.Lock()
-			h.flushWindow(p.GroupID, w)
+			h.sendAll(w)
 			h.Publish(p)
 			w.mu.Unlock()
 			return
@@ -83,30 +109,76 @@ func (h *Hub) release(p *Push) {
 	v, ok := h.windows.Load(p.GroupID)
 	if !ok {
 		var loaded bool
-		if v, loaded = h.windows.LoadOrStore(p.GroupID, &roomWindow{}); !loaded && h.windowCount.Add(1)%1024 == 0 {
+		if v, loaded = h.windows.LoadOrStore(p.GroupID, &roomWindow{id: p.GroupID}); !loaded && h.windowCount.Add(1)%1024 == 0 {
 			h.sweepWindows()
 		}
 	}
 	w := v.(*roomWindow)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rate := w.rate(time.Now())
-	if len(w.pending) > 0 {
-		w.pending = append(w.pending, p)
+	now := time.Now()
+	w.count(now)
+	if w.timer != nil {
+		w.log = append(w.log, p)
+		w.arrived = true
 		return
 	}
-	d := h.opts.windowFor(h.groupSize(p.GroupID), rate)
+	d := h.opts.windowFor(h.groupSize(p.GroupID), w.rate(now))
 	if d == 0 {
 		h.Publish(p)
 		return
 	}
-	w.pending = append(w.pending, p)
-	groupID := p.GroupID
-	w.timer = time.AfterFunc(d, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		h.flushWindow(groupID, w)
-	})
+	w.log = append(w.log, p)
+	w.arrived = true
+	w.phase, w.step = 0, max(d/windowPhases, time.Millisecond)
+	w.timer = time.AfterFunc(w.step, func() { h.tick(w) })
+}
+
+// tick sends the next phase; at the end of a cycle it resizes the window
+// to the room's size and rate, or closes it when the room went quiet.
+func (h *Hub) tick(w *roomWindow) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer == nil {
+		return
+	}
+	k := w.phase
+	w.phase = (k + 1) % windowPhases
+	h.sendPhase(w, k)
+	w.trim()
+	if k == windowPhases-1 {
+		d := h.opts.windowFor(h.groupSize(w.id), w.rate(time.Now()))
+		if d == 0 || (!w.arrived && len(w.log) == 0) {
+			h.sendAll(w)
+			w.timer = nil
+			return
+		}
+		w.arrived = false
+		w.step = max(d/windowPhases, time.Millisecond)
+	}
+	w.timer.Reset(w.step)
+}
+
+// sendAll sends every phase what it has not had; w.mu is held.
+func (h *Hub) sendAll(w *roomWindow) {
+	for k := range windowPhases {
+		h.sendPhase(w, k)
+	}
+	w.trim()
+}
+
+// trim drops the messages every phase has had; w.mu is held.
+func (w *roomWindow) trim() {
+	done := w.sent[0]
+	for _, n := range w.sent[1:] {
+		done = min(done, n)
+	}
+	if drop := done - w.base; drop > 0 {
+		n := copy(w.log, w.log[drop:])
+		clear(w.log[n:])
+		w.log = w.log[:n]
+		w.base = done
+	}
 }
 
 // sweepWindows forgets rooms that released nothing for a minute and hold
@@ -116,7 +188,7 @@ func (h *Hub) sweepWindows() {
 	h.windows.Range(func(k, v any) bool {
 		w := v.(*roomWindow)
 		if w.mu.TryLock() {
-			if len(w.pending) == 0 && w.sec < cut {
+			if w.timer == nil && len(w.log) == 0 && w.sec < cut {
 				h.windows.Delete(k)
 			}
 			w.mu.Unlock()
@@ -133,34 +205,21 @@ func (h *Hub) groupSize(groupID string) int {
 	return len(gsh.groups[groupID])
 }
 
-// flushWindow sends the messages held in w; w.mu is held.
-func (h *Hub) flushWindow(groupID string, w *roomWindow) {
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
-	ps := w.pending
-	w.pending = nil
-	switch len(ps) {
-	case 0:
-		return
-	case 1:
-		h.Publish(ps[0])
+// sendPhase sends phase k's viewers the messages they have not had: the
+// shared frames to most, the messages one by one to the senders'
+// sessions; w.mu is held.
+func (h *Hub) sendPhase(w *roomWindow, k int) {
+	ps := w.log[w.sent[k]-w.base:]
+	if len(ps) == 0 {
 		return
 	}
-	h.publishWindow(groupID, ps)
-}
-
-// publishWindow sends ps (chat pushes of one room, in order) to the room's
-// subscribers: the shared frames to most, the messages one by one to the
-// senders' sessions.
-func (h *Hub) publishWindow(groupID string, ps []*Push) {
+	w.sent[k] = w.base + len(w.log)
 	frames := windowFrames(ps)
 	rs := h.getRecipients()
-	gsh := h.groupShard(groupID)
+	gsh := h.groupShard(w.id)
 	gsh.mu.RLock()
-	for s, discard := range gsh.groups[groupID] {
-		if !discard { // every held push is a chat message
+	for s, discard := range gsh.groups[w.id] {
+		if !discard && s.id%windowPhases == uint64(k) { // every held push is a chat message
 			*rs = append(*rs, s)
 		}
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,12 +102,13 @@ func TestWindowGathers(t *testing.T) {
 			t.Errorf("%s: window frame differs from v1's", v)
 		}
 	}
-	if got := tokens(t, flushed(t, r.viewers["alice"], r.conns["alice"])); len(got) != 0 {
-		t.Errorf("the sending session got %v, want nothing", got)
-	}
-	got := tokens(t, flushed(t, r.viewers["alice2"], r.conns["alice2"]))
+	got := tokens(t, waitFrames(t, r, "alice2", 6))
 	if want := []string{"m1/out", "m2/out", "m3/out", "m4/out", "m5/out", "m6/out"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("alice's other session got %v, want %v", got, want)
+	}
+	time.Sleep(100 * time.Millisecond) // every phase of the 40 ms window has gone
+	if got := tokens(t, flushed(t, r.viewers["alice"], r.conns["alice"])); len(got) != 0 {
+		t.Errorf("the sending session got %v, want nothing", got)
 	}
 	if n := metricValue(t, r.reg, "chat_hub_messages_delivered_total"); n != 6*4 {
 		t.Errorf("delivered %v, want 24", n)
@@ -163,6 +165,7 @@ func TestWindowDiscard(t *testing.T) {
 			t.Errorf("a frame of %d bytes", len(f))
 		}
 	}
+	time.Sleep(100 * time.Millisecond) // every phase of the 40 ms window has gone
 	if got := flushed(t, r.viewers["v2"], r.conns["v2"]); len(got) != 0 {
 		t.Errorf("v2 (Discard) got %d frames", len(got))
 	}
@@ -187,4 +190,41 @@ func TestWindowFanout(t *testing.T) {
 	for i, c := range conns {
 		waitFor(t, fmt.Sprint("viewer ", i), func() bool { return len(tokens(t, c.written())) == 3 })
 	}
+}
+
+// TestWindowPhases: the viewers of a windowed room are sent in phases
+// spread over the window, each phase once per window with what it has not
+// had, and the window closes once the room is quiet.
+func TestWindowPhases(t *testing.T) {
+	h := newTestHub(t, Options{WindowFrames: 100, MaxWindow: 100 * time.Millisecond})
+	conns := make([]*fakeConn, 2*windowPhases)
+	for i := range conns {
+		var s *Session
+		s, conns[i] = session(h, fmt.Sprint("u", i))
+		h.Subscribe(s, "room", true)
+	}
+	start := time.Now()
+	for i := 1; i <= 10; i++ { // 20 viewers × 10/s > 100: a 100 ms window from m6 on
+		p := push(fmt.Sprint("m", i), "room", "someone")
+		p.Chat, p.Gather = true, true
+		h.order.push(p, "room", uint64(i))
+	}
+	arrival := make([]time.Duration, len(conns))
+	for i, c := range conns {
+		waitFor(t, fmt.Sprint("viewer ", i), func() bool { return len(tokens(t, c.written())) == 10 })
+		arrival[i] = time.Since(start)
+		if n := len(c.written()); n > 6 { // m1..m5 (maybe coalesced) and one window frame
+			t.Errorf("viewer %d got %d frames", i, n)
+		}
+	}
+	if last := slices.Max(arrival); last < 50*time.Millisecond {
+		t.Errorf("every viewer had the window within %v: not spread over the window", last)
+	}
+	waitFor(t, "the window to close", func() bool {
+		v, _ := h.windows.Load("room")
+		w := v.(*roomWindow)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.timer == nil && len(w.log) == 0
+	})
 }
