@@ -101,7 +101,7 @@ func (s *Service) quitLive(ctx context.Context, c Caller, g *Group) (Outcome, er
 // sendLive sends to a live room: the session must have joined; the room's
 // rate budget sheds by priority before a sequence is taken; nothing is
 // stored.
-func (s *Service) sendLive(ctx context.Context, c Caller, g *Group, r *sendRequest, payload []byte, nick string) (Outcome, error) {
+func (s *Service) sendLive(ctx context.Context, c Caller, g *Group, a actor, r *sendRequest, payload []byte, nick string) (Outcome, error) {
 	p, err := s.presence(OpSendMessage, g)
 	if err != nil {
 		return Outcome{}, err
@@ -113,7 +113,6 @@ func (s *Service) sendLive(ctx context.Context, c Caller, g *Group, r *sendReque
 	if !in {
 		return Outcome{}, errNoPermission("sendMessage: join live room %s on this session first", g.ID)
 	}
-	a, _ := s.actor(ctx, g, c.UserID)
 	if err := checkMuted(g, a, s.now()); err != nil {
 		return Outcome{}, err
 	}

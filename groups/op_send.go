@@ -107,7 +107,7 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 		nick = p.Nick
 	}
 	if g.Type.Live() {
-		return s.sendLive(ctx, c, g, r, payload, nick)
+		return s.sendLive(ctx, c, g, a, r, payload, nick)
 	}
 	now := s.now()
 	if err := checkMuted(g, a, now); err != nil {
