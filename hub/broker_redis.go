@@ -2,10 +2,8 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +14,9 @@ import (
 type RedisBrokerOptions struct {
 	Prefix string // key and channel prefix (CHAT_REDIS_PREFIX)
 	NodeID string
-	// ProbeEvery is how often the node publishes to its own probe channel;
-	// a probe not back within 3 periods means the subscription is lost
-	// (default 2 s).
+	// ProbeEvery is how often the node publishes to its own probe channel
+	// (one per shard on a Redis Cluster); a probe not back within 3
+	// periods means the subscription is lost (default 2 s).
 	ProbeEvery time.Duration
 	// OnResync is called when the node may have missed envelopes (the
 	// subscription was lost and is back): the server tells its sessions.
@@ -26,7 +24,9 @@ type RedisBrokerOptions struct {
 	// OnSubscribed is called with the channels this node has just started
 	// listening to, once Redis confirmed it. Pushes published between a
 	// join and that moment missed the node; the server tells the sessions
-	// of those groups to resync them.
+	// of those groups to resync them. On a Redis Cluster it is called
+	// again for a channel whose slot moved to another shard, once the
+	// node listens to it there.
 	OnSubscribed func(channels []string)
 	Logger       *slog.Logger
 }
@@ -36,14 +36,29 @@ type RedisBrokerOptions struct {
 // while this node has sessions for it. A periodic self-probe catches a lost
 // subscription (a reconnect, or a silent loss), after which the node
 // resubscribes and OnResync runs.
+//
+// On a Redis Cluster (rdb is a *redis.ClusterClient) it uses sharded
+// pub/sub instead (SSUBSCRIBE/SPUBLISH: a message travels only to the
+// master owning its channel's slot, not over the whole cluster bus). The
+// channels are hash-tagged like the keys they belong to
+// (prefix:ch:{g:<id>}, prefix:ch:{u:<id>}), the node keeps one
+// subscription connection per master it listens on, and a probe channel
+// per such master (see broker_redis_sharded.go).
+//
+// Publish coalesces concurrent calls into one pipeline (see
+// broker_redis_publish.go).
 type RedisBroker struct {
-	rdb  redis.UniversalClient
-	opts RedisBrokerOptions
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // set when rdb is one: sharded pub/sub
+	opts    RedisBrokerOptions
 
 	mu      sync.Mutex // mu guards want and handler
 	want    map[string]bool
 	handler func(*Envelope)
 	dirty   chan struct{} // wakes Run to apply Listen changes
+
+	pub       publisher
+	unbatched bool // one round trip per Publish (benchmarks compare)
 }
 
 var _ Broker = (*RedisBroker)(nil)
@@ -62,30 +77,24 @@ func NewRedisBroker(rdb redis.UniversalClient, o RedisBrokerOptions) *RedisBroke
 	if o.OnSubscribed == nil {
 		o.OnSubscribed = func([]string) {}
 	}
-	return &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1)}
+	b := &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1)}
+	b.cluster, _ = rdb.(*redis.ClusterClient)
+	return b
 }
 
-func (b *RedisBroker) channel(name string) string { return b.opts.Prefix + ":ch:" + name }
-func (b *RedisBroker) probeChannel() string       { return b.channel("probe:" + b.opts.NodeID) }
-
-// Publish implements Broker: one pipelined round trip for every channel.
-func (b *RedisBroker) Publish(ctx context.Context, channels []string, env *Envelope) error {
-	payload, err := json.Marshal(env)
-	if err != nil {
-		return fmt.Errorf("failed to encode envelope: %w", err)
+// channel names the Redis channel of a broker channel. Sharded channels
+// carry the name as hash tag: a group's channel lives on the slot of the
+// group's keys.
+func (b *RedisBroker) channel(name string) string {
+	if b.cluster != nil {
+		return b.opts.Prefix + ":ch:{" + name + "}"
 	}
-	if len(channels) == 1 {
-		return b.rdb.Publish(ctx, b.channel(channels[0]), payload).Err()
-	}
-	pipe := b.rdb.Pipeline()
-	for _, c := range channels {
-		pipe.Publish(ctx, b.channel(c), payload)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("failed to publish: %w", err)
-	}
-	return nil
+	return b.opts.Prefix + ":ch:" + name
 }
+
+// probeChannel is the node's probe channel on classic pub/sub (sharded
+// pub/sub has one per shard: see shardSet.pickProbe).
+func (b *RedisBroker) probeChannel() string { return b.channel("probe:" + b.opts.NodeID) }
 
 // Listen implements Broker; Run applies the change.
 func (b *RedisBroker) Listen(channel string, on bool) {
@@ -112,6 +121,9 @@ func (b *RedisBroker) SetHandler(f func(*Envelope)) {
 // Run subscribes and delivers envelopes until ctx ends, starting over on a
 // lost subscription.
 func (b *RedisBroker) Run(ctx context.Context) error {
+	if b.cluster != nil {
+		return b.runSharded(ctx)
+	}
 	lost := false
 	for ctx.Err() == nil {
 		err := b.session(ctx, lost)
@@ -225,9 +237,11 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 	return nil
 }
 
+// deliver decodes an envelope (either wire form, see DecodeEnvelope) and
+// hands it to the handler.
 func (b *RedisBroker) deliver(payload string) {
-	var env Envelope
-	if err := json.NewDecoder(strings.NewReader(payload)).Decode(&env); err != nil {
+	env, err := DecodeEnvelope([]byte(payload))
+	if err != nil {
 		b.opts.Logger.Warn("dropping an undecodable envelope", "err", err)
 		return
 	}
@@ -235,6 +249,6 @@ func (b *RedisBroker) deliver(payload string) {
 	f := b.handler
 	b.mu.Unlock()
 	if f != nil {
-		f(&env)
+		f(env)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -618,4 +619,109 @@ func testJoinThenImmediateMessage(t *testing.T, be backend) {
 			return resynced || bob.has(text("right away"))
 		})
 	}
+}
+
+// clusterOnly runs f on the Redis Cluster backend only.
+func clusterOnly(t *testing.T, f func(t *testing.T, b backend)) {
+	backends(t, func(t *testing.T, b backend) {
+		if b.name != "cluster" {
+			t.Skip("Redis Cluster only")
+		}
+		f(t, b)
+	})
+}
+
+// TestShardedPubSub: on a Redis Cluster the nodes listen with sharded
+// pub/sub (SSUBSCRIBE on the master owning each channel's slot), never
+// with classic SUBSCRIBE, and messages flow between them.
+func TestShardedPubSub(t *testing.T) { clusterOnly(t, testShardedPubSub) }
+
+// twoNodeGroup starts two nodes, alice on the first and bob on the
+// second, both in a new Public group.
+func twoNodeGroup(t *testing.T, be backend) (alice, bob *client, gid string) {
+	ns := cluster(t, be, 2)
+	alice = dial(t, ns[0], "alice")
+	bob = dial(t, ns[1], "bob")
+	var r struct{ Group struct{ GroupID string } }
+	alice.ok("createGroup", map[string]any{"name": "g", "type": "Public"}, &r)
+	gid = r.Group.GroupID
+	bob.ok("joinGroup", map[string]any{"groupID": gid})
+	settle()
+	return alice, bob, gid
+}
+
+func testShardedPubSub(t *testing.T, be backend) {
+	alice, bob, gid := twoNodeGroup(t, be)
+	send(alice, gid, "sharded")
+	waitFor(t, 5*time.Second, "bob gets the message", func() bool { return bob.has(text("sharded")) })
+	rdb := be.rdb().(*redis.ClusterClient)
+	defer rdb.Close()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sharded, classic []string
+	_ = rdb.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		s, _ := c.PubSubShardChannels(ctx, "*:ch:{g:"+gid+"}").Result()
+		cl, _ := c.PubSubChannels(ctx, "*"+gid+"*").Result()
+		mu.Lock()
+		defer mu.Unlock()
+		sharded = append(sharded, s...)
+		classic = append(classic, cl...)
+		return nil
+	})
+	if len(sharded) != 1 || len(classic) != 0 {
+		t.Errorf("group channel: sharded %v, classic %v", sharded, classic)
+	}
+}
+
+// TestShardSubscriptionKilled: Redis drops every node's shard
+// subscription connections; the nodes subscribe again, tell their sessions
+// to resync, and messages flow again.
+func TestShardSubscriptionKilled(t *testing.T) { clusterOnly(t, testShardSubscriptionKilled) }
+
+func testShardSubscriptionKilled(t *testing.T, be backend) {
+	alice, bob, gid := twoNodeGroup(t, be)
+	send(alice, gid, "before")
+	waitFor(t, 5*time.Second, "bob gets the message", func() bool { return bob.has(text("before")) })
+	resyncs := func(cl *client) int {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		return cl.resyncs
+	}
+	before := []int{resyncs(alice), resyncs(bob)} // their joins' resyncs
+	rdb := be.rdb().(*redis.ClusterClient)
+	defer rdb.Close()
+	ctx := context.Background()
+	var n atomic.Int64
+	_ = rdb.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		// chatd's connections carry no name; the hub package's broker
+		// tests, which may run meanwhile, name theirs.
+		list, err := c.Do(ctx, "client", "list", "type", "pubsub").Text()
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(list) {
+			f := map[string]string{}
+			for kv := range strings.FieldsSeq(line) {
+				k, v, _ := strings.Cut(kv, "=")
+				f[k] = v
+			}
+			if f["name"] == "" && f["ssub"] != "0" {
+				if c.Do(ctx, "client", "kill", "id", f["id"]).Err() == nil {
+					n.Add(1)
+				}
+			}
+		}
+		return nil
+	})
+	if n.Load() == 0 {
+		t.Fatal("no shard subscription to kill")
+	}
+	// A resync push comes once the node listens again.
+	for i, cl := range []*client{alice, bob} {
+		waitFor(t, 10*time.Second, cl.name+" resync push", func() bool { return resyncs(cl) > before[i] })
+	}
+	send(alice, gid, "after")
+	waitFor(t, 5*time.Second, "bob gets the message after", func() bool { return bob.has(text("after")) })
+	send(bob, gid, "back")
+	waitFor(t, 5*time.Second, "alice gets bob's message", func() bool { return alice.has(text("back")) })
 }

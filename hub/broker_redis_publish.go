@@ -1,0 +1,181 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// maxBatchCommands bounds the PUBLISH commands of one pipeline.
+const maxBatchCommands = 256
+
+// publisher coalesces concurrent Publish calls: while one pipeline is in
+// flight the next calls queue, and a single flusher sends everything
+// queued meanwhile in the next pipeline. The first call of a burst sends
+// its own pipeline in its goroutine (a lone Publish costs what one
+// round trip costs: no timer, no hand-off); if calls queued meanwhile, a
+// flusher goroutine takes over and exits when the queue is empty, so
+// nothing outlives the last call.
+type publisher struct {
+	mu      sync.Mutex // mu guards queue and running
+	queue   []*publishReq
+	running bool // a flusher goroutine is draining queue
+}
+
+// publishReq is one Publish waiting for its pipeline.
+type publishReq struct {
+	ctx      context.Context
+	channels []string // Redis channel names
+	payload  []byte
+	done     chan error // gets the outcome once
+}
+
+// Publish implements Broker: the envelope goes out in the next pipeline
+// (one round trip per shard for every call queued meanwhile). It returns
+// once Redis accepted every channel's message, or ctx ended.
+func (b *RedisBroker) Publish(ctx context.Context, channels []string, env *Envelope) error {
+	payload := AppendEnvelope(make([]byte, 0, EncodedEnvelopeSize(env)), env)
+	if len(channels) == 0 {
+		return nil
+	}
+	names := make([]string, len(channels))
+	for i, c := range channels {
+		names[i] = b.channel(c)
+	}
+	if b.unbatched {
+		return b.publishNow(ctx, names, payload)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &publishReq{ctx: ctx, channels: names, payload: payload, done: make(chan error, 1)}
+	b.pub.mu.Lock()
+	b.pub.queue = append(b.pub.queue, r)
+	start := !b.pub.running
+	b.pub.running = true
+	b.pub.mu.Unlock()
+	if start {
+		b.flush(b.pub.take())
+		if b.pub.more() {
+			go b.flushLoop()
+		}
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flushLoop sends pipelines until the queue is empty.
+func (b *RedisBroker) flushLoop() {
+	for {
+		batch := b.pub.take()
+		if len(batch) == 0 {
+			return
+		}
+		b.flush(batch)
+	}
+}
+
+// more reports whether requests are queued; if none, the flusher is done.
+func (p *publisher) more() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		p.running = false
+		return false
+	}
+	return true
+}
+
+// take removes the next batch from the queue: every request queued, up to
+// maxBatchCommands commands (at least one request). An empty batch means
+// the flusher is done.
+func (p *publisher) take() []*publishReq {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, cmds := 0, 0
+	for n < len(p.queue) && (n == 0 || cmds+len(p.queue[n].channels) <= maxBatchCommands) {
+		cmds += len(p.queue[n].channels)
+		n++
+	}
+	if n == 0 {
+		p.running = false
+		p.queue = nil
+		return nil
+	}
+	batch := make([]*publishReq, n)
+	copy(batch, p.queue)
+	clear(p.queue[:n])
+	p.queue = p.queue[n:]
+	return batch
+}
+
+// flush sends batch in one pipeline (a cluster pipeline splits it per
+// shard) and answers each request with the first error of its commands.
+func (b *RedisBroker) flush(batch []*publishReq) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err // its caller is gone: not worth a command
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 1 && len(live[0].channels) == 1 {
+		r := live[0]
+		r.done <- b.publishCmd(r.ctx, b.rdb, r.channels[0], r.payload).Err()
+		return
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	pipe := b.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, 0, maxBatchCommands)
+	for _, r := range live {
+		for _, c := range r.channels {
+			cmds = append(cmds, b.publishCmd(ctx, pipe, c, r.payload))
+		}
+	}
+	_, _ = pipe.Exec(ctx) // every command carries its own error
+	i := 0
+	for _, r := range live {
+		var err error
+		for range r.channels {
+			if e := cmds[i].Err(); e != nil && err == nil {
+				err = fmt.Errorf("failed to publish: %w", e)
+			}
+			i++
+		}
+		r.done <- err
+	}
+}
+
+// publishNow is Publish without coalescing: one round trip per call.
+func (b *RedisBroker) publishNow(ctx context.Context, channels []string, payload []byte) error {
+	if len(channels) == 1 {
+		return b.publishCmd(ctx, b.rdb, channels[0], payload).Err()
+	}
+	pipe := b.rdb.Pipeline()
+	for _, c := range channels {
+		b.publishCmd(ctx, pipe, c, payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("failed to publish: %w", err)
+	}
+	return nil
+}
+
+// publishCmd queues or runs the publish of payload on channel: SPUBLISH
+// on a Redis Cluster, PUBLISH elsewhere.
+func (b *RedisBroker) publishCmd(ctx context.Context, c redis.Cmdable, channel string, payload []byte) *redis.IntCmd {
+	if b.cluster != nil {
+		return c.SPublish(ctx, channel, payload)
+	}
+	return c.Publish(ctx, channel, payload)
+}
