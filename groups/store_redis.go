@@ -126,7 +126,7 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 		})
 	}
 	run(func(p redis.Pipeliner) *redis.Cmd { return readScript.EvalSha(ctx, p, keys, args...) })
-	if redis.HasErrorPrefix(read.Err(), "NOSCRIPT") {
+	if noScript(read.Err()) {
 		// The first read after a Redis restart: EVAL loads the script.
 		run(func(p redis.Pipeliner) *redis.Cmd { return readScript.Eval(ctx, p, keys, args...) })
 	}
@@ -369,10 +369,16 @@ func (s *RedisStore) Append(ctx context.Context, m *Message, version uint64, liv
 func (s *RedisStore) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	var cmd *redis.Cmd
 	s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.EvalSha(ctx, p, keys, args...) })
-	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+	if noScript(cmd.Err()) {
 		s.batch.do(ctx, func(p redis.Pipeliner) { cmd = script.Eval(ctx, p, keys, args...) })
 	}
 	return cmd
+}
+
+// noScript reports a NOSCRIPT reply. HasErrorPrefix allocates even for a
+// nil error, and this runs on every request.
+func noScript(err error) bool {
+	return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")
 }
 
 // appendResult reads append.lua's reply: {0, sequence} or {1, first message}.

@@ -26,31 +26,44 @@ type publisher struct {
 
 // publishReq is one Publish waiting for its pipeline.
 type publishReq struct {
-	ctx      context.Context
-	channels []string // Redis channel names
-	payload  []byte
-	done     chan error // gets the outcome once
+	ctx  context.Context
+	msgs []redisMsg // in order
+	done chan error // gets the outcome once
+}
+
+// redisMsg is one PUBLISH: a Redis channel name and the payload.
+type redisMsg struct {
+	channel string
+	payload []byte
 }
 
 // Publish implements Broker: the envelope goes out in the next pipeline
 // (one round trip per shard for every call queued meanwhile). It returns
 // once Redis accepted every channel's message, or ctx ended.
 func (b *RedisBroker) Publish(ctx context.Context, channels []string, env *Envelope) error {
-	payload := AppendEnvelope(make([]byte, 0, EncodedEnvelopeSize(env)), env)
-	if len(channels) == 0 {
+	return b.PublishAll(ctx, []Outgoing{{Channels: channels, Env: env}})
+}
+
+// PublishAll implements BatchBroker: the envelopes go out in order in
+// the next pipeline.
+func (b *RedisBroker) PublishAll(ctx context.Context, out []Outgoing) error {
+	var msgs []redisMsg
+	for _, o := range out {
+		payload := AppendEnvelope(make([]byte, 0, EncodedEnvelopeSize(o.Env)), o.Env)
+		for _, c := range o.Channels {
+			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: payload})
+		}
+	}
+	if len(msgs) == 0 {
 		return nil
 	}
-	names := make([]string, len(channels))
-	for i, c := range channels {
-		names[i] = b.channel(c)
-	}
 	if b.unbatched {
-		return b.publishNow(ctx, names, payload)
+		return b.publishNow(ctx, msgs)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &publishReq{ctx: ctx, channels: names, payload: payload, done: make(chan error, 1)}
+	r := &publishReq{ctx: ctx, msgs: msgs, done: make(chan error, 1)}
 	b.pub.mu.Lock()
 	b.pub.queue = append(b.pub.queue, r)
 	start := !b.pub.running
@@ -99,8 +112,8 @@ func (p *publisher) take() []*publishReq {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n, cmds := 0, 0
-	for n < len(p.queue) && (n == 0 || cmds+len(p.queue[n].channels) <= maxBatchCommands) {
-		cmds += len(p.queue[n].channels)
+	for n < len(p.queue) && (n == 0 || cmds+len(p.queue[n].msgs) <= maxBatchCommands) {
+		cmds += len(p.queue[n].msgs)
 		n++
 	}
 	if n == 0 {
@@ -126,9 +139,9 @@ func (b *RedisBroker) flush(batch []*publishReq) {
 		}
 		live = append(live, r)
 	}
-	if len(live) == 1 && len(live[0].channels) == 1 {
-		r := live[0]
-		r.done <- b.publishCmd(r.ctx, b.rdb, r.channels[0], r.payload).Err()
+	if len(live) == 1 && len(live[0].msgs) == 1 {
+		r, m := live[0], live[0].msgs[0]
+		r.done <- b.publishCmd(r.ctx, b.rdb, m.channel, m.payload).Err()
 		return
 	}
 	if len(live) == 0 {
@@ -138,15 +151,15 @@ func (b *RedisBroker) flush(batch []*publishReq) {
 	pipe := b.rdb.Pipeline()
 	cmds := make([]*redis.IntCmd, 0, maxBatchCommands)
 	for _, r := range live {
-		for _, c := range r.channels {
-			cmds = append(cmds, b.publishCmd(ctx, pipe, c, r.payload))
+		for _, m := range r.msgs {
+			cmds = append(cmds, b.publishCmd(ctx, pipe, m.channel, m.payload))
 		}
 	}
 	_, _ = pipe.Exec(ctx) // every command carries its own error
 	i := 0
 	for _, r := range live {
 		var err error
-		for range r.channels {
+		for range r.msgs {
 			if e := cmds[i].Err(); e != nil && err == nil {
 				err = fmt.Errorf("failed to publish: %w", e)
 			}
@@ -157,13 +170,13 @@ func (b *RedisBroker) flush(batch []*publishReq) {
 }
 
 // publishNow is Publish without coalescing: one round trip per call.
-func (b *RedisBroker) publishNow(ctx context.Context, channels []string, payload []byte) error {
-	if len(channels) == 1 {
-		return b.publishCmd(ctx, b.rdb, channels[0], payload).Err()
+func (b *RedisBroker) publishNow(ctx context.Context, msgs []redisMsg) error {
+	if len(msgs) == 1 {
+		return b.publishCmd(ctx, b.rdb, msgs[0].channel, msgs[0].payload).Err()
 	}
 	pipe := b.rdb.Pipeline()
-	for _, c := range channels {
-		b.publishCmd(ctx, pipe, c, payload)
+	for _, m := range msgs {
+		b.publishCmd(ctx, pipe, m.channel, m.payload)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("failed to publish: %w", err)

@@ -54,6 +54,19 @@ type Broker interface {
 	SetHandler(f func(*Envelope))
 }
 
+// BatchBroker is a Broker that carries several envelopes in one round
+// trip, in order.
+type BatchBroker interface {
+	Broker
+	PublishAll(ctx context.Context, out []Outgoing) error
+}
+
+// Outgoing is one envelope and the channels it travels on.
+type Outgoing struct {
+	Channels []string
+	Env      *Envelope
+}
+
 // GroupChannel and UserChannel name the broker channels of a group and a
 // user.
 func GroupChannel(groupID string) string { return "g:" + groupID }
@@ -75,6 +88,27 @@ func (h *Hub) Send(ctx context.Context, env *Envelope) error {
 	env.Node = h.opts.NodeID
 	env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
 	return h.opts.Broker.Publish(ctx, channels(env), env)
+}
+
+// SendAll is Send for several envelopes, in order: one round trip with a
+// BatchBroker.
+func (h *Hub) SendAll(ctx context.Context, envs []*Envelope) error {
+	bb, ok := h.opts.Broker.(BatchBroker)
+	if !ok {
+		for _, env := range envs {
+			if err := h.Send(ctx, env); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	out := make([]Outgoing, len(envs))
+	for i, env := range envs {
+		env.Node = h.opts.NodeID
+		env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
+		out[i] = Outgoing{Channels: channels(env), Env: env}
+	}
+	return bb.PublishAll(ctx, out)
 }
 
 // channels lists the channels env travels on.

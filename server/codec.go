@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"chatd/groups"
+	"chatd/hub"
 )
 
 // maxIDBytes bounds a string request id (PROTOCOL.md Frames).
@@ -98,6 +99,23 @@ func encodeReply(id json.RawMessage, code int, msg string, data any) []byte {
 	return b
 }
 
+// encodeSuccess is encodeReply of a success. The reply of sendMessage
+// carries the sent message with flow "out", which apply has just encoded
+// for the sender's other sessions: those bytes are reused.
+func encodeSuccess(id json.RawMessage, data any, envs []*hub.Envelope) []byte {
+	if r, ok := data.(groups.MessageReply); ok && r.Message != nil {
+		m := r.Message
+		for _, env := range envs {
+			if env.Kind == hub.KindPush && env.Out != nil && env.Seq == m.Sequence && env.GroupID == m.To && m.Flow == "out" {
+				b := make([]byte, 0, len(id)+len(env.Out)+40)
+				b = append(append(append(b, `{"id":`...), id...), `,"code":0,"data":{"message":`...)
+				return append(append(b, env.Out...), "}}"...)
+			}
+		}
+	}
+	return encodeReply(id, 0, "", data)
+}
+
 // push is a server push frame.
 type push struct {
 	Event string `json:"event"`
@@ -123,6 +141,24 @@ func encodeMessage(m *groups.Message, flow string) []byte {
 		panic("server: cannot encode message: " + err.Error())
 	}
 	return b
+}
+
+// flowIn is how encodeMessage writes the flow "in" and the field after it.
+const flowIn = `,"flow":"in","time":`
+
+// encodeFlows is encodeMessage(m, "in") and encodeMessage(m, "out") with
+// one encode: the flow is the only difference. The last flowIn is the
+// message's own: the fields after it are numbers and escaped strings,
+// which cannot hold its quotes.
+func encodeFlows(m *groups.Message) (in, out []byte) {
+	in = encodeMessage(m, "in")
+	i := bytes.LastIndex(in, []byte(flowIn))
+	if i < 0 {
+		return in, encodeMessage(m, "out")
+	}
+	out = make([]byte, 0, len(in)+1)
+	out = append(append(append(out, in[:i]...), `,"flow":"out","time":`...), in[i+len(flowIn):]...)
+	return in, out
 }
 
 // noticeFrame is the receiveGroupSystemNotice push that accompanies every

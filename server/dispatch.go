@@ -39,10 +39,13 @@ func (sess *session) handle(ctx context.Context, p []byte) {
 	// Events first: once a client has the reply, every push the request
 	// caused is queued (to its own sessions too), so its next request
 	// cannot overtake them.
-	sess.srv.apply(sess, events)
-	if countsAsBad(code) {
+	envs := sess.srv.apply(sess, events)
+	switch {
+	case countsAsBad(code):
 		sess.badFrame(req.ID, code, msg)
-	} else {
+	case code == 0:
+		sess.send(encodeSuccess(req.ID, data, envs))
+	default:
 		sess.send(encodeReply(req.ID, code, msg, data))
 	}
 	if code := sess.closeAfterReply; code != 0 {
@@ -96,9 +99,13 @@ func (s *Server) errorReply(op string, err error) (int, string) {
 // apply carries out a groups operation's events, in order, on every node
 // through the hub. from is the session whose request caused them (nil for
 // events that arise outside a request).
-func (s *Server) apply(from *session, events []groups.Event) {
+func (s *Server) apply(from *session, events []groups.Event) []*hub.Envelope {
+	if len(events) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	envs := make([]*hub.Envelope, 0, len(events))
 	for _, ev := range events {
 		switch ev.Kind {
 		case groups.SubscribeSession, groups.UnsubscribeSession:
@@ -107,10 +114,12 @@ func (s *Server) apply(from *session, events []groups.Event) {
 			}
 			continue
 		}
-		if err := s.hub.Send(ctx, s.envelope(from, ev)); err != nil {
-			s.log.Error("failed to fan out", "group_id", ev.GroupID, "err", err, "node_id", s.opts.NodeID)
-		}
+		envs = append(envs, s.envelope(from, ev))
 	}
+	if err := s.hub.SendAll(ctx, envs); err != nil {
+		s.log.Error("failed to fan out", "group_id", events[0].GroupID, "events", len(envs), "err", err, "node_id", s.opts.NodeID)
+	}
+	return envs
 }
 
 // envelope turns an event into the hub's cross-node form. A message is
@@ -121,7 +130,7 @@ func (s *Server) envelope(from *session, ev groups.Event) *hub.Envelope {
 	case groups.Deliver:
 		m := ev.Message
 		env.Kind, env.From, env.Chat, env.Seq = hub.KindPush, m.From, m.Chat(), m.Sequence
-		env.In, env.Out = encodeMessage(m, "in"), encodeMessage(m, "out")
+		env.In, env.Out = encodeFlows(m)
 		if m.Type == groups.SystemNoticeElem {
 			env.Notice = noticeFrame(m, env.In)
 		}
