@@ -504,17 +504,38 @@ func testOrderingAcrossNodes(t *testing.T, be backend) {
 	wg.Wait()
 	total := len(senders) * each
 	for _, rd := range readers {
-		waitFor(t, 10*time.Second, rd.name+" gets every message", func() bool {
+		chats := func() (n int, seqs map[uint64]bool, resyncs int) {
 			rd.mu.Lock()
 			defer rd.mu.Unlock()
-			n := 0
+			seqs = map[uint64]bool{}
 			for _, m := range rd.msgs {
 				if m.Chat() {
 					n++
+					seqs[m.Sequence] = true
 				}
 			}
-			return n >= total
-		})
+			return n, seqs, rd.resyncs
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for n, _, _ := chats(); n < total && time.Now().Before(deadline); n, _, _ = chats() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n, seqs, resyncs := chats(); n < total {
+			var lo, hi uint64
+			for q := range seqs {
+				if lo == 0 || q < lo {
+					lo = q
+				}
+				hi = max(hi, q)
+			}
+			var missing []uint64
+			for q := lo; q <= hi; q++ {
+				if !seqs[q] {
+					missing = append(missing, q)
+				}
+			}
+			t.Fatalf("%s got %d of %d messages (sequences %d..%d, missing %v; %d resync pushes)", rd.name, n, total, lo, hi, missing, resyncs)
+		}
 		rd.mu.Lock()
 		prev := uint64(0)
 		for _, m := range rd.msgs {
