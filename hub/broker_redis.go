@@ -146,19 +146,23 @@ func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
 	ps := b.rdb.Subscribe(ctx, b.probeChannel())
 	defer ps.Close()
 	have := map[string]bool{}
+	// pending maps the Redis names of channels subscribed to and not yet
+	// confirmed to their broker names; each confirmation reports its
+	// channel to OnSubscribed.
+	pending := map[string]string{}
 	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
 	probeSubs := 0
 	probe := time.NewTicker(b.opts.ProbeEvery)
 	defer probe.Stop()
 	lastProbe := time.Now()
 	pendingResync := resumed
-	b.sync(ctx, ps, have)
+	b.sync(ctx, ps, have, pending)
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-b.dirty:
-			if err := b.sync(ctx, ps, have); err != nil {
+			if err := b.sync(ctx, ps, have, pending); err != nil {
 				return err
 			}
 		case v, ok := <-msgs:
@@ -173,6 +177,10 @@ func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
 					if probeSubs++; probeSubs > 1 {
 						pendingResync = true
 					}
+				}
+				if name, ok := pending[sub.Channel]; ok && sub.Kind == "subscribe" {
+					delete(pending, sub.Channel)
+					b.opts.OnSubscribed([]string{name})
 				}
 				continue
 			}
@@ -200,8 +208,9 @@ func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
 	}
 }
 
-// sync subscribes to wanted channels and unsubscribes from the others.
-func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[string]bool) error {
+// sync subscribes to wanted channels (recording them in pending until
+// Redis confirms each) and unsubscribes from the others.
+func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[string]bool, pending map[string]string) error {
 	b.mu.Lock()
 	var add, del, added []string
 	for c := range b.want {
@@ -219,15 +228,18 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 	}
 	b.mu.Unlock()
 	if len(add) > 0 {
+		for i, c := range add {
+			pending[c] = added[i]
+		}
+		// Subscribe only sends the command; Redis's confirmation of each
+		// channel comes through msgs (go-redis's Ping does not wait for
+		// its pong either).
 		if err := ps.Subscribe(ctx, add...); err != nil {
 			return fmt.Errorf("failed to subscribe: %w", err)
 		}
-		// Subscribe only sent the command; a ping on the same connection
-		// returns after Redis has processed it.
-		if err := ps.Ping(ctx); err != nil {
-			return fmt.Errorf("failed to confirm the subscription: %w", err)
-		}
-		b.opts.OnSubscribed(added)
+	}
+	for _, c := range del {
+		delete(pending, c)
 	}
 	if len(del) > 0 {
 		if err := ps.Unsubscribe(ctx, del...); err != nil {

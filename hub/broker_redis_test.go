@@ -650,3 +650,51 @@ func owner(t *testing.T, c *redis.Client, slot int64) string {
 	}
 	return ""
 }
+
+// TestRedisBrokerSubscribedMeansListening: when OnSubscribed reports a
+// channel, the node listens to it: an envelope published from inside the
+// callback arrives, for each of 30 channels.
+func TestRedisBrokerSubscribedMeansListening(t *testing.T) {
+	redisEnvs(t, testRedisBrokerSubscribedMeansListening)
+}
+
+func testRedisBrokerSubscribedMeansListening(t *testing.T, e *redisEnv) {
+	pub := newTestBroker(t, e, "pub")
+	var mu sync.Mutex
+	got := map[string]bool{}
+	br := NewRedisBroker(e.client(t, e.prefix+":sub"), RedisBrokerOptions{
+		Prefix: e.prefix, NodeID: "sub", Logger: slog.New(slog.DiscardHandler),
+		OnSubscribed: func(chs []string) {
+			for _, c := range chs {
+				// Run waits while this publishes: nothing of the channel
+				// can be read before the envelope is in Redis.
+				_ = pub.Publish(context.Background(), []string{c}, &Envelope{ID: "first/" + c, Kind: KindDropGroup, GroupID: c})
+			}
+		},
+	})
+	br.SetHandler(func(env *Envelope) {
+		mu.Lock()
+		got[env.ID] = true
+		mu.Unlock()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- br.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var chs []string
+	for i := range 30 {
+		c := GroupChannel(fmt.Sprint("sml", i))
+		chs = append(chs, c)
+		br.Listen(c, true)
+	}
+	waitFor(t, "every first envelope", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range chs {
+			if !got["first/"+c] {
+				return false
+			}
+		}
+		return true
+	})
+}
