@@ -59,6 +59,10 @@ type Message struct {
 	NameCard         string          `json:"nameCard"`
 	CloudCustomData  string          `json:"cloudCustomData"`
 	Status           string          `json:"status"`
+
+	// show is messageForShow's answer when the sender already decoded
+	// the payload ("" = decode it).
+	show string
 }
 
 // Chat reports whether m is a chat message (not a tip or notice).
@@ -164,6 +168,9 @@ func groupMessageID(groupID string, seq uint64) string {
 // messageForShow is the short text of a message for lastMessage summaries,
 // as TIM shows it in conversation lists.
 func messageForShow(m *Message) string {
+	if m.show != "" {
+		return m.show
+	}
 	switch m.Type {
 	case TextElem:
 		var p struct {

@@ -14,6 +14,8 @@ type sendRequest struct {
 	Priority         Priority        `json:"priority"`
 	ID               string          `json:"ID"`
 	CloudCustomData  string          `json:"cloudCustomData"`
+
+	show string // messageForShow of the payload
 }
 
 // MessageReply is the reply data of sendMessage.
@@ -31,7 +33,8 @@ type customPayload struct {
 	Extension   string `json:"extension"`
 }
 
-// validate checks the request and returns the compact payload to store.
+// validate checks the request and returns the compact payload to store
+// (and keeps its summary in r.show).
 func (r *sendRequest) validate() (json.RawMessage, error) {
 	if err := checkGroupIDRef(r.To); err != nil {
 		return nil, errParam("to: required, the groupID")
@@ -70,6 +73,7 @@ func (r *sendRequest) payload() (json.RawMessage, error) {
 		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Text == nil {
 			return nil, errParam("payload: a TIMTextElem takes {text: string}")
 		}
+		r.show = *p.Text
 		return mustJSON(p), nil
 	case CustomElem:
 		var p customPayload
@@ -124,7 +128,7 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 func (r *sendRequest) message(g *Group, from string, payload json.RawMessage, nick string, now int64) *Message {
 	return &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
 		ConversationType: ConvGroup, To: g.ID, From: from, Time: now, Priority: r.Priority,
-		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success"}
+		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success", show: r.show}
 }
 
 // appendMessage stores (or, in a live room, only numbers) m and returns

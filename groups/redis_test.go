@@ -267,6 +267,22 @@ func TestRedisRecordCache(t *testing.T) {
 			g = edit
 		}
 	}
+	// Member records likewise, through Read.
+	if err := a.Commit(ctx, &Change{GroupID: "g", Version: 4, Put: []*Member{{UserID: "u", Role: RoleMember, NameCard: "c0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		for _, st := range []*RedisStore{a, b} {
+			snap, err := st.Read(ctx, "g", []string{"u"}, nil)
+			if err != nil || snap.Members["u"] == nil || snap.Members["u"].NameCard != fmt.Sprint("c", i-1) {
+				t.Fatalf("member read %d: %+v, %v", i, snap, err)
+			}
+			snap.Members["u"].NameCard = "scribbled"
+		}
+		if err := b.Commit(ctx, &Change{GroupID: "g", Version: uint64(4 + i), Put: []*Member{{UserID: "u", Role: RoleMember, NameCard: fmt.Sprint("c", i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if id, ok := recID(`{"id":"a\"b","type":"Public"}`); ok {
 		t.Errorf("recID of an escaped ID: %q, want no ID", id)
 	}

@@ -56,7 +56,8 @@ var (
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	batch  *batcher // requests of concurrent operations share pipelines
-	recs   recCache
+	recs   *recCache[Group]
+	mems   *recCache[Member]
 	prefix string
 	now    func() time.Time // retention and idempotency clock; tests move it
 }
@@ -67,7 +68,8 @@ var _ Store = (*RedisStore)(nil)
 // A prefix holding "{" or "}" would put the hash tag in the prefix: still
 // correct, but every key would land in one Cluster slot.
 func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
-	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), prefix: prefix, now: time.Now}
+	recs, mems := newCaches()
+	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), recs: recs, mems: mems, prefix: prefix, now: time.Now}
 }
 
 // groupKey is a key of a group. Redis Cluster hashes the text between the
@@ -148,11 +150,14 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 	}
 	snap := &Snapshot{Group: g, Members: make(map[string]*Member, len(memberIDs)),
 		Profiles: make(map[string]*Profile, len(profileIDs))}
-	for _, x := range v[8:] {
-		if js, ok := x.(string); ok {
-			m, err := decode[Member](js)
+	for i, x := range v[8:] {
+		if js, ok := x.(string); ok && i < len(memberIDs) {
+			m, err := s.mems.decode(groupID+"\x00"+memberIDs[i], js)
 			if err != nil {
 				return nil, err
+			}
+			if m.UserID != memberIDs[i] {
+				return nil, fmt.Errorf("failed to decode member: record of %q under %q", m.UserID, memberIDs[i])
 			}
 			snap.Members[m.UserID] = m
 		}
@@ -178,9 +183,16 @@ func (s *RedisStore) decodeGroup(v []any) (*Group, error) {
 	for i, x := range v {
 		f[i], _ = x.(string)
 	}
-	g, err := s.recs.decode(f[0])
+	id, ok := recID(f[0])
+	if !ok {
+		id = "" // not cached
+	}
+	g, err := s.recs.decode(id, f[0])
 	if err != nil {
 		return nil, err
+	}
+	if id != "" && g.ID != id {
+		return nil, fmt.Errorf("failed to decode group: record of %q read as %q", g.ID, id)
 	}
 	g.Version, _ = strconv.ParseUint(f[1], 10, 64)
 	if f[2] != "" {
@@ -191,53 +203,60 @@ func (s *RedisStore) decodeGroup(v []any) (*Group, error) {
 	return g, nil
 }
 
-// recCache keeps decoded group records by their stored text, so reading a
-// group whose record has not changed since this node last read it (every
-// chat message) costs a string compare and a copy instead of a JSON
-// decode. Entries are keyed by group ID; an edit replaces the text and
-// the next read decodes it again.
-type recCache struct {
+// recCache keeps decoded records by their stored text, so reading a
+// record that has not changed since this node last read it (the group
+// and the sender's member record, on every chat message) costs a string
+// compare and a copy instead of a JSON decode. Entries are keyed by the
+// record's identity; an edit replaces the text and the next read decodes
+// it again.
+type recCache[T any] struct {
+	clone func(*T) *T
+	size  int
+
 	mu sync.Mutex // guards m
-	m  map[string]recEntry
+	m  map[string]recEntry[T]
 }
 
-type recEntry struct {
+type recEntry[T any] struct {
 	rec string
-	g   *Group // never handed out: callers get clones
+	v   *T // never handed out: callers get clones
 }
 
-const recCacheSize = 8192
-
-// decode returns a Group the caller owns, decoded from rec.
-func (c *recCache) decode(rec string) (*Group, error) {
-	var g Group
-	id, ok := recID(rec)
-	if ok {
+// decode returns a T the caller owns, decoded from rec; key "" is not
+// cached.
+func (c *recCache[T]) decode(key, rec string) (*T, error) {
+	if key != "" {
 		c.mu.Lock()
-		e, hit := c.m[id]
+		e, hit := c.m[key]
 		c.mu.Unlock()
 		if hit && e.rec == rec {
-			return e.g.clone(), nil
+			return c.clone(e.v), nil
 		}
 	}
-	if err := json.Unmarshal([]byte(rec), &g); err != nil {
-		return nil, fmt.Errorf("failed to decode group: %w", err)
+	v := new(T)
+	if err := json.Unmarshal([]byte(rec), v); err != nil {
+		return nil, fmt.Errorf("failed to decode %T: %w", v, err)
 	}
-	if ok && g.ID == id {
+	if key != "" {
 		c.mu.Lock()
 		if c.m == nil {
-			c.m = make(map[string]recEntry)
+			c.m = make(map[string]recEntry[T])
 		}
-		if len(c.m) >= recCacheSize {
+		if len(c.m) >= c.size {
 			for k := range c.m { // drop one at random
 				delete(c.m, k)
 				break
 			}
 		}
-		c.m[id] = recEntry{rec: rec, g: g.clone()}
+		c.m[key] = recEntry[T]{rec: rec, v: c.clone(v)}
 		c.mu.Unlock()
 	}
-	return &g, nil
+	return v, nil
+}
+
+func newCaches() (*recCache[Group], *recCache[Member]) {
+	return &recCache[Group]{clone: (*Group).clone, size: 8192},
+		&recCache[Member]{clone: cloneMember, size: 65536}
 }
 
 // recID reads the group ID at the start of a stored record without
