@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 
 	"chatd/groups"
 	"chatd/hub"
@@ -35,6 +36,15 @@ func (e *frameError) Error() string { return e.msg }
 // frameError to reply with (PROTOCOL.md: 10011 for invalid JSON, 10004 for
 // a frame of the wrong shape).
 func decodeRequest(p []byte) (*request, error) {
+	if r := fastRequest(p); r != nil {
+		return r, nil
+	}
+	return slowRequest(p)
+}
+
+// slowRequest is decodeRequest through encoding/json: every frame the
+// fast path does not take, and the errors.
+func slowRequest(p []byte) (*request, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(p, &raw); err != nil {
 		var syn *json.SyntaxError
@@ -59,6 +69,139 @@ func decodeRequest(p []byte) (*request, error) {
 		return nil, &frameError{r.ID, groups.CodeInvalidParam, "data: must be an object"}
 	}
 	return r, nil
+}
+
+// fastRequest decodes the usual frame without encoding/json's reflection
+// and maps: a valid JSON object whose keys, op and string id hold no
+// escapes and appear once, with a good id, a non-empty op and object or
+// null data. It returns nil for anything else, which slowRequest then
+// decodes (or refuses) exactly as before; a fuzz test holds the two to
+// the same answers.
+func fastRequest(p []byte) *request {
+	if !json.Valid(p) {
+		return nil
+	}
+	i := skipSpace(p, 0)
+	if i >= len(p) || p[i] != '{' {
+		return nil
+	}
+	var id, op, data []byte
+	i = skipSpace(p, i+1)
+	for i < len(p) && p[i] != '}' {
+		key, next, ok := plainString(p, i)
+		if !ok {
+			return nil
+		}
+		i = skipSpace(p, next)
+		i = skipSpace(p, i+1) // the colon
+		end := skipValue(p, i)
+		val := p[i:end]
+		switch string(key) {
+		case "id":
+			if id != nil {
+				return nil
+			}
+			id = val
+		case "op":
+			if op != nil {
+				return nil
+			}
+			op = val
+		case "data":
+			if data != nil {
+				return nil
+			}
+			data = val
+		}
+		i = skipSpace(p, end)
+		if i < len(p) && p[i] == ',' {
+			i = skipSpace(p, i+1)
+		}
+	}
+	if id == nil || op == nil {
+		return nil
+	}
+	switch c := id[0]; {
+	case c == '"':
+		s, _, ok := plainString(id, 0)
+		if !ok || len(s) > maxIDBytes {
+			return nil
+		}
+	case c != '-' && (c < '0' || c > '9'):
+		return nil
+	}
+	opName, _, ok := plainString(op, 0)
+	if !ok || len(opName) == 0 {
+		return nil
+	}
+	if data != nil && data[0] != '{' && string(data) != "null" {
+		return nil
+	}
+	return &request{ID: json.RawMessage(id), Op: string(opName), Data: json.RawMessage(data)}
+}
+
+// skipSpace skips JSON whitespace from i.
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString reads the string at p[i] (a '"'), which must hold no
+// escapes or control bytes and be valid UTF-8 (encoding/json replaces
+// bad bytes): its contents, the index after it, ok.
+func plainString(p []byte, i int) ([]byte, int, bool) {
+	if i >= len(p) || p[i] != '"' {
+		return nil, i, false
+	}
+	for j := i + 1; j < len(p); j++ {
+		switch c := p[j]; {
+		case c == '"':
+			s := p[i+1 : j]
+			return s, j + 1, utf8.Valid(s)
+		case c == '\\' || c < 0x20:
+			return nil, j, false
+		}
+	}
+	return nil, len(p), false
+}
+
+// skipValue returns the index after the JSON value at p[i]; p is valid
+// JSON, so only strings need care.
+func skipValue(p []byte, i int) int {
+	depth := 0
+	for ; i < len(p); i++ {
+		switch p[i] {
+		case '"':
+			for i++; i < len(p) && p[i] != '"'; i++ {
+				if p[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		case ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 // validID reports whether an id is a JSON number or a string of at most

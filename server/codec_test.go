@@ -60,3 +60,45 @@ func TestEncodeSuccess(t *testing.T) {
 		t.Errorf("reply of a repeat: %s, want %s", g, w)
 	}
 }
+
+// The fast path of decodeRequest answers what encoding/json does, for
+// every frame it takes.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{`{"id":7,"op":"ping"}`, `{"id":"a-1","op":"ping","data":{}}`,
+		`{ "op" : "sendMessage" , "data" : {"to":"g","payload":{"text":"a\"}b"}} , "id" : -1.5e3 }`,
+		`{"id":1,"op":"x","op":"y"}`, `{"id":1,"op":"p\u0069ng"}`, `{"id":1,"op":""}`, `{"data":null,"id":2,"op":"ping"}`,
+		`{"id":1,"op":"ping","data":[1]}`, `{"id":1,"op":"ping","x":{"y":[1,{"z":"}"}]}}`, `{}`, `[]`, ` `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		fast := fastRequest(p)
+		if fast == nil {
+			return
+		}
+		slow, err := slowRequest(p)
+		if err != nil {
+			t.Fatalf("%q: fast path took it, encoding/json refuses it: %v", p, err)
+		}
+		if !bytes.Equal(fast.ID, slow.ID) || fast.Op != slow.Op || !bytes.Equal(fast.Data, slow.Data) {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", p, fast, slow)
+		}
+	})
+}
+
+func BenchmarkDecodeRequest(b *testing.B) {
+	p := []byte(`{"id":17,"op":"sendMessage","data":{"to":"@TGS#2ABCDEFGH","conversationType":"GROUP","type":"TIMTextElem","payload":{"text":"hello there, about a hundred bytes of text in a message"},"priority":"Normal"}}`)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if fastRequest(p) == nil {
+				b.Fatal("not taken")
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := slowRequest(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
