@@ -123,7 +123,7 @@ func (h *Hub) release(p *Push) {
 		w.arrived = true
 		return
 	}
-	d := h.opts.windowFor(h.groupSize(p.GroupID), w.rate(now))
+	d := h.opts.windowFor(h.GroupSessions(p.GroupID), w.rate(now))
 	if d == 0 {
 		h.Publish(p)
 		return
@@ -147,7 +147,7 @@ func (h *Hub) tick(w *roomWindow) {
 	h.sendPhase(w, k)
 	w.trim()
 	if k == windowPhases-1 {
-		d := h.opts.windowFor(h.groupSize(w.id), w.rate(time.Now()))
+		d := h.opts.windowFor(h.GroupSessions(w.id), w.rate(time.Now()))
 		if d == 0 || (!w.arrived && len(w.log) == 0) {
 			h.sendAll(w)
 			w.timer = nil
@@ -195,14 +195,6 @@ func (h *Hub) sweepWindows() {
 		}
 		return true
 	})
-}
-
-// groupSize is the number of this node's sessions subscribed to groupID.
-func (h *Hub) groupSize(groupID string) int {
-	gsh := h.groupShard(groupID)
-	gsh.mu.RLock()
-	defer gsh.mu.RUnlock()
-	return len(gsh.groups[groupID])
 }
 
 // sendPhase sends phase k's viewers the messages they have not had: the
