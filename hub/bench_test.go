@@ -127,3 +127,51 @@ func memUse() (heap, stack int64) {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc), int64(m.StackInuse)
 }
+
+// BenchmarkWindow measures one window of a live room of n viewers: six
+// messages held, then every phase sent (each phase's frame encoded once,
+// queued on its viewers). The aim, as for Publish: no allocation per
+// viewer, only per phase.
+func BenchmarkWindow(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint("viewers=", n), func(b *testing.B) {
+			h := New(Options{QueueSize: 1 << 12, Logger: slog.New(slog.DiscardHandler)})
+			defer h.Close()
+			for i := range n {
+				s := h.Register(nullConn{})
+				h.SetUser(s, fmt.Sprint("u", i))
+				h.Subscribe(s, "room", true)
+			}
+			ps := make([]*Push, 6)
+			for i := range ps {
+				ps[i] = push(fmt.Sprint("m", i), "room", "sender")
+				ps[i].Chat, ps[i].Gather = true, true
+			}
+			w := &roomWindow{id: "room"}
+			run := func() {
+				w.mu.Lock()
+				w.log = append(w.log, ps...)
+				h.sendAll(w)
+				w.mu.Unlock()
+			}
+			for range 2 * idleEvery {
+				run()
+			}
+			waitIdle(h)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				run()
+				if i%idleEvery == idleEvery-1 {
+					waitIdle(h)
+				}
+			}
+			waitIdle(h)
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/viewer")
+			if h.Len() != n {
+				b.Fatalf("%d sessions closed", n-h.Len())
+			}
+		})
+	}
+}
