@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// writeCtx bounds one session's writes. The writer arms it before every
+// writeGuard bounds one session's writes. The writer arms it before every
 // write and disarms it after; when a write is still in flight at its
 // deadline, or the session is closed at once, it aborts the connection
 // (Conn.Abort), which makes the write return. Writes themselves carry no
@@ -19,7 +19,7 @@ import (
 // it is not running; when it fires early (the deadline moved) it re-arms
 // itself for the rest. A busy session touches the runtime's timer heap
 // about once per WriteTimeout, not twice per write.
-type writeCtx struct {
+type writeGuard struct {
 	mu       sync.Mutex // guards every field
 	abort    func()     // Conn.Abort of the session, called once when it ends
 	err      error
@@ -29,16 +29,9 @@ type writeCtx struct {
 	timer    *time.Timer // made at the first write after an idle time
 }
 
-// Err returns context.DeadlineExceeded or context.Canceled once ended.
-func (c *writeCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
 // arm starts a write that must end within d. It fails once the context
 // is done.
-func (c *writeCtx) arm(d time.Duration) bool {
+func (c *writeGuard) arm(d time.Duration) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -57,7 +50,7 @@ func (c *writeCtx) arm(d time.Duration) bool {
 }
 
 // disarm ends the write in flight; the timer runs out on its own.
-func (c *writeCtx) disarm() {
+func (c *writeGuard) disarm() {
 	c.mu.Lock()
 	c.armed = false
 	c.mu.Unlock()
@@ -66,7 +59,7 @@ func (c *writeCtx) disarm() {
 // expire is the timer's callback: it ends the context if the write in
 // flight is past its deadline, or waits for the rest of a deadline that
 // moved since the timer was set.
-func (c *writeCtx) expire() {
+func (c *writeGuard) expire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.running = false
@@ -83,7 +76,7 @@ func (c *writeCtx) expire() {
 
 // trim drops the timer of a session that has not written for a while
 // (its timer has run out), so an idle session holds none.
-func (c *writeCtx) trim() {
+func (c *writeGuard) trim() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.armed && !c.running {
@@ -92,7 +85,7 @@ func (c *writeCtx) trim() {
 }
 
 // cancel ends the context for good (the session is closing at once).
-func (c *writeCtx) cancel() {
+func (c *writeGuard) cancel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.end(context.Canceled)
@@ -102,7 +95,7 @@ func (c *writeCtx) cancel() {
 }
 
 // cancelled reports whether cancel (not a timeout) ended the context.
-func (c *writeCtx) cancelled() bool {
+func (c *writeGuard) cancelled() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err == context.Canceled
@@ -113,7 +106,7 @@ func (c *writeCtx) cancelled() bool {
 // with its code. The abort runs in its own goroutine: it may block on the
 // transport and must not hold up the caller (the timer, or a CloseNow
 // from anywhere).
-func (c *writeCtx) end(err error) {
+func (c *writeGuard) end(err error) {
 	if c.err != nil {
 		return
 	}

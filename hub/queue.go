@@ -80,5 +80,5 @@ func (s *Session) trim() {
 		s.spare = nil
 	}
 	s.qmu.Unlock()
-	s.wctx.trim()
+	s.guard.trim()
 }

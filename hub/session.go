@@ -44,7 +44,7 @@ type Session struct {
 	pingCancel func() // cancels the ping in flight, if any
 	pings      sync.WaitGroup
 
-	wctx writeCtx // bounds the writer's writes
+	guard writeGuard // bounds the writer's writes
 }
 
 func newSession(h *Hub, c Conn) *Session {
@@ -55,7 +55,7 @@ func newSession(h *Hub, c Conn) *Session {
 		done:   make(chan struct{}),
 		notify: make(chan struct{}, 1),
 	}
-	s.wctx.abort = c.Abort
+	s.guard.abort = c.Abort
 	return s
 }
 
@@ -149,7 +149,7 @@ func (s *Session) abort(code int, reason string, peerGone bool) bool {
 	s.items = s.items[:0]
 	cancelPing := s.pingCancel
 	s.qmu.Unlock()
-	s.wctx.cancel()
+	s.guard.cancel()
 	if cancelPing != nil {
 		cancelPing()
 	}

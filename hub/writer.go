@@ -88,13 +88,13 @@ func (s *Session) flush(c *coalescer) error {
 
 // write writes one frame under the write timeout.
 func (s *Session) write(p []byte) error {
-	if !s.wctx.arm(s.h.opts.WriteTimeout) {
+	if !s.guard.arm(s.h.opts.WriteTimeout) {
 		return errAborted
 	}
 	err := s.conn.Write(p)
-	s.wctx.disarm()
+	s.guard.disarm()
 	if err != nil {
-		if s.wctx.cancelled() {
+		if s.guard.cancelled() {
 			return errAborted
 		}
 		s.h.m.writeFailed()
@@ -114,7 +114,7 @@ func (s *Session) finish(writeErr error) {
 	code, reason, peerGone := s.code, s.reason, s.peerGone
 	timer, cancelPing := s.pingTimer, s.pingCancel
 	s.qmu.Unlock()
-	s.wctx.cancel()
+	s.guard.cancel()
 	if timer != nil {
 		timer.Stop()
 	}
