@@ -51,7 +51,7 @@ func BenchmarkRedisBrokerPublish(b *testing.B) {
 				chs = [][]string{{GroupChannel("grp0")}, {GroupChannel("grp1")}, {GroupChannel("grp2")}}
 			}
 			publish := func(i int) bool {
-				if err := br.Publish(context.Background(), chs[i%len(chs)], env); err != nil {
+				if err := br.Publish(context.Background(), []Outgoing{{Channels: chs[i%len(chs)], Env: env}}); err != nil {
 					b.Error(err)
 					return false
 				}

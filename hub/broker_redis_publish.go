@@ -40,13 +40,7 @@ type redisMsg struct {
 // Publish implements Broker: the envelope goes out in the next pipeline
 // (one round trip per shard for every call queued meanwhile). It returns
 // once Redis accepted every channel's message, or ctx ended.
-func (b *RedisBroker) Publish(ctx context.Context, channels []string, env *Envelope) error {
-	return b.PublishAll(ctx, []Outgoing{{Channels: channels, Env: env}})
-}
-
-// PublishAll implements BatchBroker: the envelopes go out in order in
-// the next pipeline.
-func (b *RedisBroker) PublishAll(ctx context.Context, out []Outgoing) error {
+func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 	var msgs []redisMsg
 	for _, o := range out {
 		payload := AppendEnvelope(make([]byte, 0, EncodedEnvelopeSize(o.Env)), o.Env)

@@ -202,7 +202,7 @@ func (tb *testBroker) listen(t *testing.T, chs ...string) {
 // publish sends an envelope with id on chs and fails the test on error.
 func (tb *testBroker) publish(t *testing.T, id string, chs ...string) {
 	t.Helper()
-	if err := tb.Publish(context.Background(), chs, &Envelope{ID: id, Kind: KindPush}); err != nil {
+	if err := tb.Publish(context.Background(), []Outgoing{{Channels: chs, Env: &Envelope{ID: id, Kind: KindPush}}}); err != nil {
 		t.Fatalf("%s: Publish %s: %v", tb.name, id, err)
 	}
 }
@@ -351,7 +351,7 @@ func testRedisBrokerConcurrentPublish(t *testing.T, e *redisEnv) {
 		wg.Go(func() {
 			for i := range each {
 				id := fmt.Sprintf("p/%d/%d", g, i)
-				if err := p.Publish(context.Background(), []string{chs[(g+i)%len(chs)]}, &Envelope{ID: id, Kind: KindPush}); err != nil {
+				if err := p.Publish(context.Background(), []Outgoing{{Channels: []string{chs[(g+i)%len(chs)]}, Env: &Envelope{ID: id, Kind: KindPush}}}); err != nil {
 					failed.Add(1)
 				}
 			}
@@ -439,7 +439,7 @@ func testRedisBrokerPublishCanceled(t *testing.T, e *redisEnv) {
 	p := newTestBroker(t, e, "p")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := p.Publish(ctx, []string{GroupChannel("x")}, &Envelope{}); err != context.Canceled {
+	if err := p.Publish(ctx, []Outgoing{{Channels: []string{GroupChannel("x")}, Env: &Envelope{}}}); err != context.Canceled {
 		t.Errorf("Publish with an ended ctx: %v", err)
 	}
 	p.publish(t, "p/1", GroupChannel("x"))
@@ -668,7 +668,7 @@ func testRedisBrokerSubscribedMeansListening(t *testing.T, e *redisEnv) {
 			for _, c := range chs {
 				// Run waits while this publishes: nothing of the channel
 				// can be read before the envelope is in Redis.
-				_ = pub.Publish(context.Background(), []string{c}, &Envelope{ID: "first/" + c, Kind: KindDropGroup, GroupID: c})
+				_ = pub.Publish(context.Background(), []Outgoing{{Channels: []string{c}, Env: &Envelope{ID: "first/" + c, Kind: KindDropGroup, GroupID: c}}})
 			}
 		},
 	})

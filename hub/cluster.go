@@ -44,21 +44,16 @@ type Envelope struct {
 // Broker carries envelopes between the nodes of a cluster. A node listens
 // only to the channels of groups and users that have sessions on it.
 type Broker interface {
-	// Publish sends env on every channel, to every node listening to one
-	// of them (this node included). A node may receive it more than once.
-	Publish(ctx context.Context, channels []string, env *Envelope) error
+	// Publish sends each envelope on each of its channels, in order, to
+	// every node listening to one of them (this node included), in one
+	// round trip where the broker can. A node may receive one more than
+	// once.
+	Publish(ctx context.Context, out []Outgoing) error
 	// Listen starts (on) or stops listening to channel. It is called with
 	// hub locks held and must not block or call back into the hub.
 	Listen(channel string, on bool)
 	// SetHandler sets the function incoming envelopes go to.
 	SetHandler(f func(*Envelope))
-}
-
-// BatchBroker is a Broker that carries several envelopes in one round
-// trip, in order.
-type BatchBroker interface {
-	Broker
-	PublishAll(ctx context.Context, out []Outgoing) error
 }
 
 // Outgoing is one envelope and the channels it travels on.
@@ -77,40 +72,18 @@ func ChannelGroup(channel string) (string, bool) { return strings.CutPrefix(chan
 // UserChannel names the broker channel of a user.
 func UserChannel(userID string) string { return "u:" + userID }
 
-// Send applies env here and carries it to every other node through the
-// Broker. Delivery is at most once per session; pushes of one group are
-// released in sequence order at every node.
+// Send applies envs here, in order, and carries them to every other node
+// through the Broker (one Publish). Delivery is at most once per session;
+// pushes of one group are released in sequence order at every node.
 //
-// This node does not wait for its own envelope to come back through the
+// This node does not wait for its own envelopes to come back through the
 // broker: a subscription this node has just asked for (a user who has
 // just logged in here and joins a group at once) may not be confirmed
 // yet, and the envelope would miss it. The echo is dropped as seen.
-func (h *Hub) Send(ctx context.Context, env *Envelope) error {
+func (h *Hub) Send(ctx context.Context, envs ...*Envelope) error {
 	if h.opts.Broker == nil {
-		h.apply(env)
-		return nil
-	}
-	h.stamp(env)
-	h.apply(env)
-	return h.opts.Broker.Publish(ctx, channels(env), env)
-}
-
-// stamp gives env its node and unique ID and records it as seen.
-func (h *Hub) stamp(env *Envelope) {
-	env.Node = h.opts.NodeID
-	env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
-	h.seen.add(env.ID)
-}
-
-// SendAll is Send for several envelopes, in order: one round trip with a
-// BatchBroker.
-func (h *Hub) SendAll(ctx context.Context, envs []*Envelope) error {
-	bb, ok := h.opts.Broker.(BatchBroker)
-	if !ok {
 		for _, env := range envs {
-			if err := h.Send(ctx, env); err != nil {
-				return err
-			}
+			h.apply(env)
 		}
 		return nil
 	}
@@ -120,7 +93,14 @@ func (h *Hub) SendAll(ctx context.Context, envs []*Envelope) error {
 		h.apply(env)
 		out[i] = Outgoing{Channels: channels(env), Env: env}
 	}
-	return bb.PublishAll(ctx, out)
+	return h.opts.Broker.Publish(ctx, out)
+}
+
+// stamp gives env its node and unique ID and records it as seen.
+func (h *Hub) stamp(env *Envelope) {
+	env.Node = h.opts.NodeID
+	env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
+	h.seen.add(env.ID)
 }
 
 // channels lists the channels env travels on.

@@ -15,10 +15,12 @@ type slowBroker struct {
 	sent    []*Envelope
 }
 
-func (b *slowBroker) Publish(_ context.Context, _ []string, env *Envelope) error {
+func (b *slowBroker) Publish(_ context.Context, out []Outgoing) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.sent = append(b.sent, env)
+	for _, o := range out {
+		b.sent = append(b.sent, o.Env)
+	}
 	return nil
 }
 func (b *slowBroker) Listen(string, bool)          {}
@@ -50,7 +52,7 @@ func TestSendAppliesHere(t *testing.T) {
 			{Kind: KindPush, GroupID: "g", ToGroup: true, From: "alice", In: in, Out: out, Seq: 1},
 		}
 		if batch {
-			_ = h.SendAll(context.Background(), envs)
+			_ = h.Send(context.Background(), envs...)
 		} else {
 			for _, env := range envs {
 				_ = h.Send(context.Background(), env)

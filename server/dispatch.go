@@ -116,7 +116,7 @@ func (s *Server) apply(from *session, events []groups.Event) []*hub.Envelope {
 		}
 		envs = append(envs, s.envelope(from, ev))
 	}
-	if err := s.hub.SendAll(ctx, envs); err != nil {
+	if err := s.hub.Send(ctx, envs...); err != nil {
 		s.log.Error("failed to fan out", "group_id", events[0].GroupID, "events", len(envs), "err", err, "node_id", s.opts.NodeID)
 	}
 	return envs
