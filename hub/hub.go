@@ -32,8 +32,8 @@ type Options struct {
 	NodeID string
 	// WindowFrames is the frame budget of one live room on this node,
 	// frames/s: a room whose viewers × message rate would exceed it
-	// gathers its messages in windows (window.go). Default 60,000; < 0
-	// disables windows.
+	// gathers its messages in windows (window.go). 0 = no windows
+	// (chatd's default is CHAT_LIVE_WINDOW_FRAMES, 60,000).
 	WindowFrames int
 	// MaxWindow caps a room's window; default 200ms.
 	MaxWindow time.Duration
@@ -57,9 +57,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.WindowFrames == 0 {
-		o.WindowFrames = 60_000
 	}
 	if o.MaxWindow <= 0 {
 		o.MaxWindow = 200 * time.Millisecond

@@ -31,7 +31,7 @@ func TestWindowFor(t *testing.T) {
 			t.Errorf("%d viewers at %d/s: window %v, want %v", tt.viewers, tt.rate, got, tt.want)
 		}
 	}
-	if got := (Options{WindowFrames: -1, MaxWindow: time.Second}).windowFor(1e6, 40); got != 0 {
+	if got := (Options{MaxWindow: time.Second}).windowFor(1e6, 40); got != 0 {
 		t.Errorf("disabled windows: %v", got)
 	}
 }

@@ -145,6 +145,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"CHAT_TOKEN_GRACE", "0s", "~positive"},
 		{"CHAT_HISTORY_MAX_AGE", "0s", "~positive"},
 		{"CHAT_LIVE_GRACE", "0s", "~positive"},
+		{"CHAT_LIVE_WINDOW_FRAMES", "-1", "~between 0 and"},
+		{"CHAT_LIVE_WINDOW_MAX", "0s", "~positive"},
 		{"CHAT_LOG_LEVEL", "verbose", `CHAT_LOG_LEVEL: must be debug, info, warn or error, got "verbose"`},
 		{"CHAT_TOKEN_SECRET", "short", "CHAT_TOKEN_SECRET: must be at least 16 bytes, got 5"},
 		{"CHAT_TOKEN_SECRET", auth.DevSecret, "~development secret"},
