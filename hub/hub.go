@@ -171,6 +171,7 @@ func (h *Hub) Close() {
 		<-s.Done()
 	}
 	h.order.close()
+	h.closeWindows()
 }
 
 // snapshot returns the registered sessions, oldest first.

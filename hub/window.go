@@ -181,6 +181,24 @@ func (w *roomWindow) trim() {
 	}
 }
 
+// closeWindows stops every room's ticker; held messages are dropped, as
+// the orderer drops what it holds (the sessions are gone).
+func (h *Hub) closeWindows() {
+	h.windows.Range(func(k, v any) bool {
+		w := v.(*roomWindow)
+		w.mu.Lock()
+		if w.timer != nil {
+			w.timer.Stop()
+			w.timer = nil
+		}
+		clear(w.log)
+		w.log = w.log[:0]
+		w.mu.Unlock()
+		h.windows.Delete(k)
+		return true
+	})
+}
+
 // sweepWindows forgets rooms that released nothing for a minute and hold
 // nothing, so the map does not grow with every room ever seen.
 func (h *Hub) sweepWindows() {

@@ -228,3 +228,22 @@ func TestWindowPhases(t *testing.T) {
 		return w.timer == nil && len(w.log) == 0
 	})
 }
+
+// TestWindowClose: closing the hub stops an open window's ticker.
+func TestWindowClose(t *testing.T) {
+	r := newWindowRoom(t)
+	for i := 1; i <= 4; i++ {
+		r.send(fmt.Sprint("m", i))
+	}
+	v, ok := r.h.windows.Load("room")
+	if !ok {
+		t.Fatal("no window for the room")
+	}
+	w := v.(*roomWindow)
+	r.h.Close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil || len(w.log) != 0 {
+		t.Errorf("after Close: ticker %v, %d messages held", w.timer != nil, len(w.log))
+	}
+}
