@@ -22,35 +22,42 @@ func (nullConn) Close(int, string) error    { return nil }
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{1, 1000, 10000} {
 		b.Run(fmt.Sprint("subs=", n), func(b *testing.B) {
-			h := New(Options{QueueSize: 1 << 12, Logger: slog.New(slog.DiscardHandler)})
-			defer h.Close()
-			for i := range n {
-				s := h.Register(nullConn{})
-				h.SetUser(s, fmt.Sprint("u", i))
-				h.Subscribe(s, "g", false)
-			}
 			p := push("m", "g", "u0")
-			// Warm up: every writer has written once (its timer made, its
-			// queue grown) before the clock starts.
-			for range 2 * idleEvery {
-				h.Publish(p)
-			}
-			waitIdle(h)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				h.Publish(p)
-				if i%idleEvery == idleEvery-1 {
-					waitIdle(h) // bound the backlog, as a real reader would
-				}
-			}
-			waitIdle(h)
-			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
-			if h.Len() != n {
-				b.Fatalf("%d sessions closed", n-h.Len())
-			}
+			benchFanout(b, n, "g", false, "ns/recipient", func(h *Hub) { h.Publish(p) })
 		})
+	}
+}
+
+// benchFanout runs op on a hub with n sessions subscribed to group
+// (nullConn: fast readers) and reports allocations and ns per session.
+// The writers' work, which runs concurrently, is in the time.
+func benchFanout(b *testing.B, n int, group string, live bool, unit string, op func(h *Hub)) {
+	h := New(Options{QueueSize: 1 << 12, Logger: slog.New(slog.DiscardHandler)})
+	defer h.Close()
+	for i := range n {
+		s := h.Register(nullConn{})
+		h.SetUser(s, fmt.Sprint("u", i))
+		h.Subscribe(s, group, live)
+	}
+	// Warm up: every writer has written once (its timer made, its queue
+	// grown) before the clock starts.
+	for range 2 * idleEvery {
+		op(h)
+	}
+	waitIdle(h)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op(h)
+		if i%idleEvery == idleEvery-1 {
+			waitIdle(h) // bound the backlog, as a real reader would
+		}
+	}
+	waitIdle(h)
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), unit)
+	if h.Len() != n {
+		b.Fatalf("%d sessions closed", n-h.Len())
 	}
 }
 
@@ -135,43 +142,18 @@ func memUse() (heap, stack int64) {
 func BenchmarkWindow(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprint("viewers=", n), func(b *testing.B) {
-			h := New(Options{QueueSize: 1 << 12, Logger: slog.New(slog.DiscardHandler)})
-			defer h.Close()
-			for i := range n {
-				s := h.Register(nullConn{})
-				h.SetUser(s, fmt.Sprint("u", i))
-				h.Subscribe(s, "room", true)
-			}
 			ps := make([]*Push, 6)
 			for i := range ps {
 				ps[i] = push(fmt.Sprint("m", i), "room", "sender")
 				ps[i].Chat, ps[i].Gather = true, true
 			}
 			w := &roomWindow{id: "room"}
-			run := func() {
+			benchFanout(b, n, "room", true, "ns/viewer", func(h *Hub) {
 				w.mu.Lock()
 				w.log = append(w.log, ps...)
 				h.sendAll(w)
 				w.mu.Unlock()
-			}
-			for range 2 * idleEvery {
-				run()
-			}
-			waitIdle(h)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				run()
-				if i%idleEvery == idleEvery-1 {
-					waitIdle(h)
-				}
-			}
-			waitIdle(h)
-			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/viewer")
-			if h.Len() != n {
-				b.Fatalf("%d sessions closed", n-h.Len())
-			}
+			})
 		})
 	}
 }
