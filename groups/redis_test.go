@@ -283,7 +283,18 @@ func TestRedisRecordCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if id, ok := recID(`{"id":"a\"b","type":"Public"}`); ok {
-		t.Errorf("recID of an escaped ID: %q, want no ID", id)
+	// Records whose escaped IDs share a cache key still read as their own.
+	if recID(`{"id":"q\"uote"}`) != recID(`{"id":"q\"other"}`) {
+		t.Fatal("the test wants two IDs with one cache key")
+	}
+	if err := a.Commit(ctx, &Change{GroupID: `q"other`, Create: true, Group: testGroup(`q"other`, Public)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		for _, id := range []string{`q"uote`, `q"other`} {
+			if got, err := a.Group(ctx, id); err != nil || got.ID != id {
+				t.Errorf("read %q: %+v, %v", id, got, err)
+			}
+		}
 	}
 }

@@ -302,19 +302,8 @@ func (s *Service) member(ctx context.Context, groupID, userID string) (*Member, 
 	return ms[userID], nil
 }
 
-// read loads a group with the caller's membership, and the profiles of
-// profileIDs, in one store read; a missing group is 10010.
-func (s *Service) read(ctx context.Context, groupID, userID string, profileIDs ...string) (*Group, actor, *Snapshot, error) {
-	snap, err := s.snapshot(ctx, groupID, userID, profileIDs...)
-	if err != nil {
-		return nil, actor{}, nil, err
-	}
-	a, err := s.actorOf(ctx, snap.Group, userID, snap.Members[userID])
-	return snap.Group, a, snap, err
-}
-
-// snapshot is the store read of read: the group, the caller's member
-// record and the profiles; a missing group is 10010.
+// snapshot reads the group, the caller's member record and the profiles
+// of profileIDs in one store read; a missing group is 10010.
 func (s *Service) snapshot(ctx context.Context, groupID, userID string, profileIDs ...string) (*Snapshot, error) {
 	var memberIDs []string
 	if userID != "" {
@@ -337,7 +326,12 @@ func (s *Service) load(ctx context.Context, op Op, groupID, userID string, typeP
 
 // loadWith is load that also reads the profiles of profileIDs.
 func (s *Service) loadWith(ctx context.Context, op Op, groupID, userID string, profileIDs []string, typeParams func(*Group) error, targets ...string) (*Group, actor, *Snapshot, error) {
-	g, a, snap, err := s.read(ctx, groupID, userID, profileIDs...)
+	snap, err := s.snapshot(ctx, groupID, userID, profileIDs...)
+	if err != nil {
+		return nil, actor{}, nil, err
+	}
+	g := snap.Group
+	a, err := s.actorOf(ctx, g, userID, snap.Members[userID])
 	if err != nil {
 		return nil, actor{}, nil, err
 	}
