@@ -209,7 +209,14 @@ func (c *Conn) onReply(id int64, code int, b []byte) {
 
 // send writes a request; with wait, it returns the reply.
 func (c *Conn) send(ctx context.Context, op string, data []byte, wait bool) (reply, error) {
-	cl := &call{op: op, start: time.Now()}
+	return c.sendAt(ctx, op, data, wait, time.Now())
+}
+
+// sendAt is send with the latency counted from start: a paced request's
+// due time, so a request sent late because the one before it was slow
+// counts its wait (no coordinated omission).
+func (c *Conn) sendAt(ctx context.Context, op string, data []byte, wait bool, start time.Time) (reply, error) {
+	cl := &call{op: op, start: start}
 	if wait {
 		cl.ch = make(chan reply, 1)
 	}

@@ -27,6 +27,7 @@ type Config struct {
 	Members    int     `json:"members"`    // groups: members per group (all online)
 	Inflight   int     `json:"inflight"`   // ops: requests in flight (one session each)
 	OpsMix     string  `json:"ops_mix"`    // ops: weights, "send=1,joinquit=1"
+	OpsRate    float64 `json:"ops_rate"`   // ops: requests per second in total (0: closed loop at full speed)
 
 	Duration time.Duration `json:"duration"`
 	Warmup   time.Duration `json:"warmup"`
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.IntVar(&c.Groups, "groups", 100, "groups: number of Public groups")
 	fs.IntVar(&c.Members, "members", 10, "groups: members per group, all online")
 	fs.IntVar(&c.Inflight, "inflight", 64, "ops: requests in flight (one session each, closed loop)")
+	fs.Float64Var(&c.OpsRate, "ops-rate", 0, "ops: requests per second in total, paced, each session still one request in flight; latency counts from the due time (0: closed loop at full speed)")
 	fs.StringVar(&c.OpsMix, "ops-mix", "send=1,joinquit=1", "ops: weights of sendMessage (send) and joinGroup+quitGroup pairs (joinquit)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured time")
 	fs.DurationVar(&c.Warmup, "warmup", 5*time.Second, "load before measuring starts")
@@ -130,6 +132,9 @@ func (c *Config) check() error {
 	}
 	if c.Viewers < 1 || c.Publishers < 1 || c.Groups < 1 || c.Members < 2 || c.Inflight < 1 || c.Procs < 1 || c.DialConc < 1 || c.Sample < 1 {
 		bad("-n, -publishers, -groups, -inflight, -procs, -dial-concurrency and -sample must be positive; -members at least 2")
+	}
+	if c.OpsRate < 0 {
+		bad("-ops-rate: must not be negative")
 	}
 	if c.Rate < 0 {
 		bad("-rate: must not be negative")

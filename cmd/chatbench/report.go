@@ -169,7 +169,7 @@ func buildReport(cfg *Config, target string, w Snapshot, secs, storm float64) *R
 	case "connect":
 		r.Params.Viewers, r.Params.Rate, r.Params.Size = cfg.Viewers, 0, 0
 	case "ops":
-		r.Params.Inflight, r.Params.OpsMix, r.Params.Rate = cfg.Inflight, cfg.OpsMix, 0
+		r.Params.Inflight, r.Params.OpsMix, r.Params.Rate = cfg.Inflight, cfg.OpsMix, cfg.OpsRate
 	}
 	if r.Errors == nil {
 		r.Errors = map[string]uint64{}
@@ -315,7 +315,11 @@ func printSummary(w io.Writer, r *Report) {
 		p("  groups       %d × %d members (%s connected), %s msg/s, %d-byte text", r.Params.Groups, r.Params.Members,
 			fmtInt(r.Connected), fmtFloat(r.Params.Rate), r.Params.Size)
 	case "ops":
-		p("  sessions     %d in flight, mix %s", r.Params.Inflight, r.Params.OpsMix)
+		pacing := "closed loop at full speed"
+		if r.Params.Rate > 0 {
+			pacing = fmt.Sprintf("paced at %s requests/s in total, latency from each request's due time", fmtFloat(r.Params.Rate))
+		}
+		p("  sessions     %d in flight, mix %s, %s", r.Params.Inflight, r.Params.OpsMix, pacing)
 	}
 	if r.Scenario == "live" || r.Scenario == "groups" {
 		exp := ""

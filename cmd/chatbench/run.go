@@ -93,6 +93,12 @@ func runTarget(cfg Config, baseline bool, stderr io.Writer) (rep *Report, err er
 		if r.cfg.Scenario == "ops" && r.cfg.RedisURL != "" {
 			r.phase("monitor")
 			trips = r.countTrips()
+			if r.cfg.OpsRate > 0 {
+				// A paced load queues up behind MONITOR; the window
+				// starts once that backlog has drained.
+				r.phase("settle")
+				time.Sleep(max(r.cfg.Warmup, 2*time.Second))
+			}
 		}
 		redisA = r.redisCalls()
 		if redisA != nil {

@@ -455,6 +455,7 @@ type opsWorker struct {
 }
 
 type opsSession struct {
+	index  int // among all the run's sessions
 	c      *Conn
 	own    string // its group
 	target string // the group it joins and quits
@@ -483,7 +484,7 @@ func (w *opsWorker) Prepare(ctx context.Context) error {
 		}
 		w.st.connected.Add(1)
 		mu.Lock()
-		w.workers = append(w.workers, &opsSession{c: c, own: w.groupID(i), target: w.groupID((i + 1) % cfg.Inflight)})
+		w.workers = append(w.workers, &opsSession{index: i, c: c, own: w.groupID(i), target: w.groupID((i + 1) % cfg.Inflight)})
 		mu.Unlock()
 		return nil
 	})
@@ -499,29 +500,91 @@ func (w *opsWorker) Start() {
 	}
 }
 
-// loop runs s's closed loop until Stop.
+// loop runs s's closed loop until Stop. With -ops-rate each session
+// makes its share of the rate on a fixed schedule, the sessions spread
+// evenly over it; a request is sent at its due time or, when the one
+// before it was late, at once, and its latency counts from its due time.
 func (w *opsWorker) loop(s *opsSession) {
 	buf := make([]byte, 0, w.cfg.Size+256)
 	join, _ := jsonBytes(map[string]string{"groupID": s.target})
+	sched := newSchedule(w.cfg.OpsRate, w.cfg.Inflight, s.index)
+	defer sched.stop()
 	for w.ctx.Err() == nil {
 		for range w.mix.send {
+			at, ok := sched.wait(w.ctx)
+			if !ok {
+				return
+			}
 			buf = appendSendData(buf[:0], s.own, "", time.Now().UnixNano(), w.cfg.Size)
 			w.st.sent.Add(1)
-			if !w.call(s.c, opSend, buf) {
+			if !w.call(s.c, opSend, buf, at) {
 				return
 			}
 		}
 		for range w.mix.joinquit {
-			if !w.call(s.c, opJoin, join) || !w.call(s.c, opQuit, join) {
+			at, ok := sched.wait(w.ctx)
+			if !ok || !w.call(s.c, opJoin, join, at) {
+				return
+			}
+			if at, ok = sched.wait(w.ctx); !ok || !w.call(s.c, opQuit, join, at) {
 				return
 			}
 		}
 	}
 }
 
+// schedule is one session's due times at -ops-rate: every n/rate
+// seconds, the index-th of n sessions offset by index/rate. A zero gap
+// means no schedule: every request is due when it is sent.
+type schedule struct {
+	gap  time.Duration
+	next time.Time
+	t    *time.Timer
+}
+
+func newSchedule(rate float64, n, index int) *schedule {
+	if rate <= 0 {
+		return &schedule{}
+	}
+	sec := float64(time.Second)
+	return &schedule{gap: time.Duration(float64(n) / rate * sec),
+		next: time.Now().Add(time.Duration(float64(index) / rate * sec))}
+}
+
+// wait sleeps until the next due time and returns it (now, without a
+// schedule); false when ctx ends first.
+func (s *schedule) wait(ctx context.Context) (time.Time, bool) {
+	if s.gap == 0 {
+		return time.Now(), ctx.Err() == nil
+	}
+	due := s.next
+	s.next = due.Add(s.gap)
+	d := time.Until(due)
+	if d <= 0 {
+		return due, ctx.Err() == nil
+	}
+	if s.t == nil {
+		s.t = time.NewTimer(d)
+	} else {
+		s.t.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		return due, false
+	case <-s.t.C:
+		return due, true
+	}
+}
+
+func (s *schedule) stop() {
+	if s.t != nil {
+		s.t.Stop()
+	}
+}
+
 // call makes one request and counts a failure; false once the run is over.
-func (w *opsWorker) call(c *Conn, op string, data []byte) bool {
-	r, err := c.send(w.ctx, op, data, true)
+func (w *opsWorker) call(c *Conn, op string, data []byte, at time.Time) bool {
+	r, err := c.sendAt(w.ctx, op, data, true, at)
 	if w.ctx.Err() != nil {
 		return false
 	}
