@@ -11,6 +11,9 @@
 -- ARGV[5] message template (see history.lua)
 -- ARGV[6] time, ARGV[7] from, ARGV[8] show: the last-message summary
 -- ARGV[9] now, Unix ms, ARGV[10] idempotency window, ms
+-- ARGV[11] '1': also KEYS[#KEYS], the sender's profile, must still hold
+--          ARGV[12] ('' = no profile) (Store.AppendRecent, standalone
+--          Redis only: on a Cluster the profile is in another slot)
 --
 -- Returns {0, sequence} for a new message, {1, stored message} for a repeat
 -- within the window, or an error reply NOTFOUND or CONFLICT.
@@ -28,6 +31,14 @@ if not m[1] then
   return redis.error_reply('NOTFOUND group does not exist')
 elseif m[1] ~= ARGV[1] then
   return redis.error_reply('CONFLICT group changed')
+end
+if ARGV[11] == '1' then
+  if #KEYS == 4 then
+    idem = nil
+  end
+  if (redis.call('GET', KEYS[#KEYS]) or '') ~= ARGV[12] then
+    return redis.error_reply('CONFLICT profile changed')
+  end
 end
 
 if idem then

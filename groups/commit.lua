@@ -2,7 +2,7 @@
 --
 -- KEYS[1] meta hash: rec (Group JSON), live ('1'/'0'), ver, base (the
 --         sequence when the group was created), lseq/ltime/lfrom/lshow (last
---         message)
+--         message); of a dismissed group only vmax, its last version
 -- KEYS[2] members hash: userID -> Member JSON
 -- KEYS[3] seq counter: last sequence taken; survives Delete
 -- KEYS[4] msgs zset: score = sequence, member = stored message
@@ -37,7 +37,9 @@ if ARGV[1] == '1' then
   if ver then
     return redis.error_reply('EXISTS group exists')
   end
-  redis.call('HSET', meta, 'ver', 0, 'base', redis.call('GET', seqKey) or 0)
+  -- A re-created group goes on from its predecessor's last version, so a
+  -- version never repeats for one ID (vmax, see the delete below).
+  redis.call('HSET', meta, 'ver', redis.call('HGET', meta, 'vmax') or 0, 'base', redis.call('GET', seqKey) or 0)
 elseif not ver then
   return redis.error_reply('NOTFOUND group does not exist')
 elseif ver ~= ARGV[2] then
@@ -66,6 +68,7 @@ end
 
 if ARGV[3] == '1' then
   redis.call('DEL', meta, members, msgs, apps)
+  redis.call('HSET', meta, 'vmax', ver) -- all that is left: no rec, no ver
   return first
 end
 

@@ -123,7 +123,7 @@ func (s *Service) sendLive(ctx context.Context, c Caller, g *Group, a actor, r *
 	if !ok {
 		return Outcome{}, Errorf(CodeGroupRateLimited, "sendMessage: live room %s is over its message rate; %s messages are shed", g.ID, r.Priority)
 	}
-	return s.appendMessage(ctx, g, r.message(g, c.UserID, payload, nick, s.now()))
+	return s.appendMessage(ctx, g, r.message(g, c.UserID, payload, nick, s.now()), nil)
 }
 
 // liveMemberList lists a live room's members, newest first; the caller's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 )
 
 type sendRequest struct {
@@ -101,27 +102,70 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 	var profiles []string
 	if c.UserID != "" {
 		profiles = []string{c.UserID} // the sender's nick goes with the message
+		// The sender's last snapshot of the group, kept by the store,
+		// saves the read: the append stores the message only if the group
+		// and the sender's profile are still as in it. Out of date, it
+		// costs that append or a refusal, and both are decided again on a
+		// fresh read.
+		if snap := s.store.Recent(r.To, c.UserID); snap != nil && !snap.Group.Type.Live() {
+			if m, err := s.decideSend(ctx, c, r, payload, snap); err == nil {
+				out, err := s.appendMessage(ctx, snap.Group, m, snap)
+				if !errors.Is(err, ErrConflict) {
+					return out, err
+				}
+			}
+		}
 	}
-	g, a, snap, err := s.loadWith(ctx, OpSendMessage, r.To, c.UserID, profiles, nil)
+	snap, err := s.snapshot(ctx, r.To, c.UserID, profiles...)
 	if err != nil {
 		return Outcome{}, err
+	}
+	if g := snap.Group; g.Type.Live() {
+		a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
+		if err != nil {
+			return Outcome{}, err
+		}
+		if err := authorize(OpSendMessage, g, a, nil); err != nil {
+			return Outcome{}, err
+		}
+		nick := ""
+		if p := snap.Profiles[c.UserID]; p != nil {
+			nick = p.Nick
+		}
+		return s.sendLive(ctx, c, g, a, r, payload, nick)
+	}
+	m, err := s.decideSend(ctx, c, r, payload, snap)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return s.appendMessage(ctx, snap.Group, m, snap)
+}
+
+// decideSend is sendMessage's decision on snap, a group that is not
+// live (steps 3 to 10 of SPEC.md §3, no I/O), and the message it lets
+// through, stamped with the sender's nick and name card.
+func (s *Service) decideSend(ctx context.Context, c Caller, r *sendRequest, payload json.RawMessage, snap *Snapshot) (*Message, error) {
+	g := snap.Group
+	a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(OpSendMessage, g, a, nil); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := checkMuted(g, a, now); err != nil {
+		return nil, err
 	}
 	nick := ""
 	if p := snap.Profiles[c.UserID]; p != nil {
 		nick = p.Nick
 	}
-	if g.Type.Live() {
-		return s.sendLive(ctx, c, g, a, r, payload, nick)
-	}
-	now := s.now()
-	if err := checkMuted(g, a, now); err != nil {
-		return Outcome{}, err
-	}
 	m := r.message(g, c.UserID, payload, nick, now)
 	if a.member != nil {
 		m.NameCard = a.member.NameCard
 	}
-	return s.appendMessage(ctx, g, m)
+	return m, nil
 }
 
 // message builds the Message of a send, stamped with sender and time.
@@ -134,9 +178,17 @@ func (r *sendRequest) message(g *Group, from string, payload json.RawMessage, ni
 // appendMessage stores (or, in a live room, only numbers) m and returns
 // the reply and its delivery to every member session but the sender's; a
 // resend of an ID within the window returns the first message and
-// delivers nothing.
-func (s *Service) appendMessage(ctx context.Context, g *Group, m *Message) (Outcome, error) {
-	stored, dup, err := s.store.Append(ctx, m, g.Version, g.Type.Live(), s.opts.History)
+// delivers nothing. With snap (what the decision was made on, holding the
+// sender's profile) the sender's profile must be unchanged too.
+func (s *Service) appendMessage(ctx context.Context, g *Group, m *Message, snap *Snapshot) (Outcome, error) {
+	var stored *Message
+	var dup bool
+	var err error
+	if snap != nil {
+		stored, dup, err = s.store.AppendRecent(ctx, m, snap, s.opts.History)
+	} else {
+		stored, dup, err = s.store.Append(ctx, m, g.Version, g.Type.Live(), s.opts.History)
+	}
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -224,10 +225,16 @@ func TestRedisRoundTrips(t *testing.T) {
 		data     map[string]any
 		want     int64
 	}{
-		// read (group + member + profile), append
-		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 2},
+		// the append only, on the sender's last snapshot (Store.Recent)
+		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 1},
 		// read, reserve the user's slot, commit
 		{"u1", "joinGroup", map[string]any{"groupID": id}, 3},
+		// the group changed: the append on the last snapshot is refused,
+		// then read (group + member + profile) and append
+		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 3},
+		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 1},
+		// a first message: read and append
+		{"u1", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 2},
 		// read, commit, release the slot and store the quit notice
 		{"u1", "quitGroup", map[string]any{"groupID": id}, 4},
 	}
@@ -296,5 +303,56 @@ func TestRedisRecordCache(t *testing.T) {
 				t.Errorf("read %q: %+v, %v", id, got, err)
 			}
 		}
+	}
+}
+
+// A node sends on the sender's last snapshot (Store.Recent) without
+// reading, yet every change made on another node since is in force at
+// once: a new nick, a mute, an unmute, a dismissal and a re-creation of
+// the group under the same ID.
+func TestRedisRecentSnapshotAcrossNodes(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	a := newFixture(t, NewRedisStore(rdb, prefix), Options{})
+	b := newFixture(t, NewRedisStore(rdb, prefix), Options{})
+	id := a.create("owner", Public, map[string]any{"groupID": "recent", "memberList": []map[string]any{{"userID": "m"}}})
+	send := func(text string) (map[string]any, int) {
+		t.Helper()
+		out, code := a.do("m", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": text}})
+		if code != 0 {
+			return nil, code
+		}
+		raw, _ := json.Marshal(out.Reply)
+		var reply map[string]any
+		if err := json.Unmarshal(raw, &reply); err != nil {
+			t.Fatal(err)
+		}
+		return reply["message"].(map[string]any), 0
+	}
+	if _, code := send("first"); code != 0 {
+		t.Fatalf("first send: code %d", code)
+	}
+	if a.svc.store.Recent(id, "m") == nil {
+		t.Fatal("no snapshot kept after a send")
+	}
+
+	b.ok("m", "updateMyProfile", map[string]any{"nick": "Em"})
+	if msg, code := send("renamed"); code != 0 || msg["nick"] != "Em" {
+		t.Errorf("send after a rename on the other node: code %d, message %v; want nick Em", code, msg)
+	}
+	b.ok("owner", "setGroupMemberMuteTime", map[string]any{"groupID": id, "userID": "m", "muteTime": 600})
+	if _, code := send("muted"); code != CodeMuted {
+		t.Errorf("send after a mute on the other node: code %d, want %d", code, CodeMuted)
+	}
+	b.ok("owner", "setGroupMemberMuteTime", map[string]any{"groupID": id, "userID": "m", "muteTime": 0})
+	if _, code := send("unmuted"); code != 0 {
+		t.Errorf("send after an unmute on the other node: code %d, want 0", code)
+	}
+	b.ok("owner", "dismissGroup", map[string]any{"groupID": id})
+	if _, code := send("dismissed"); code != CodeGroupNotFound {
+		t.Errorf("send after a dismissal on the other node: code %d, want %d", code, CodeGroupNotFound)
+	}
+	b.create("owner", Public, map[string]any{"groupID": id})
+	if _, code := send("re-created"); code != CodeNoPermission {
+		t.Errorf("send to the re-created group the sender is not in: code %d, want %d", code, CodeNoPermission)
 	}
 }

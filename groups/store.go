@@ -10,9 +10,10 @@ import (
 // the same conformance suite (store_test.go).
 //
 // Consistency model: a group is a versioned aggregate. Reads return the
-// group's Version; Commit applies a Change only if the version is still the
-// one the operation read (else ErrConflict, and the Service re-reads and
-// re-decides). So every rule is decided in Go on a consistent snapshot and
+// group's Version, which never repeats for one group ID, not even across
+// dismissal and re-creation; Commit applies a Change only if the version
+// is still the one the operation read (else ErrConflict, and the Service
+// re-reads and re-decides). So every rule is decided in Go on a consistent snapshot and
 // concurrent operations on one group behave as if run one at a time
 // (SPEC.md §8), on any number of nodes. Chat messages do not bump the
 // version (senders never conflict with each other) but are refused with
@@ -42,6 +43,18 @@ type Store interface {
 	// in its history unless c.Group is live; their Sequence and ID are set
 	// on return.
 	Commit(ctx context.Context, c *Change) error
+	// Recent returns a copy of the last snapshot this store read of
+	// groupID with the member record and the profile of userID (Read with
+	// memberIDs and profileIDs both [userID]), without a round trip; nil
+	// when it holds none (a store whose reads are cheap keeps none). It may
+	// be out of date: decide on it only to AppendRecent, which stores
+	// nothing unless it is still current.
+	Recent(groupID, userID string) *Snapshot
+	// AppendRecent is Append on the condition that nothing the snapshot
+	// holds of the sender has changed: the group's version (so the group
+	// and every member record) and the sender's profile; else ErrConflict.
+	// snap comes from Read or Recent.
+	AppendRecent(ctx context.Context, m *Message, snap *Snapshot, keep Retention) (stored *Message, dup bool, err error)
 	// Append stores a chat message if the group's version is still version
 	// (else ErrConflict), giving it the next sequence; with a non-empty
 	// m.ID it is idempotent per (group, m.From, m.ID) for IdempotencyWindow:
@@ -88,6 +101,22 @@ type Snapshot struct {
 	Group    *Group
 	Members  map[string]*Member
 	Profiles map[string]*Profile
+
+	profileText map[string]string // RedisStore: the stored text of each profile read ("" = none); never changed once set
+}
+
+// clone copies the snapshot; the copy shares only profileText.
+func (s *Snapshot) clone() *Snapshot {
+	cp := &Snapshot{Group: s.Group.clone(), Members: make(map[string]*Member, len(s.Members)),
+		Profiles: make(map[string]*Profile, len(s.Profiles)), profileText: s.profileText}
+	for u, m := range s.Members {
+		cp.Members[u] = cloneMember(m)
+	}
+	for u, p := range s.Profiles {
+		q := *p
+		cp.Profiles[u] = &q
+	}
+	return cp
 }
 
 // Change is one atomic change of a group, applied by Store.Commit.

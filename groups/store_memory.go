@@ -18,6 +18,7 @@ type MemoryStore struct {
 	mu      sync.Mutex // mu guards every field below
 	groups  map[string]*memGroup
 	seqs    map[string]uint64 // survive dismissal (SPEC.md §4 dismissGroup)
+	vers    map[string]uint64 // the last version of a dismissed group: a re-created one goes on from it
 	users   map[string]map[string]struct{}
 	notices map[string][]*Message
 	profile map[string]*Profile
@@ -48,6 +49,7 @@ func NewMemoryStore() *MemoryStore {
 		now:     time.Now,
 		groups:  map[string]*memGroup{},
 		seqs:    map[string]uint64{},
+		vers:    map[string]uint64{},
 		users:   map[string]map[string]struct{}{},
 		notices: map[string][]*Message{},
 		profile: map[string]*Profile{},
@@ -137,7 +139,8 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 	case c.Create && c.Group == nil:
 		return errors.New("failed to commit group: a new group needs a record")
 	case c.Create:
-		g = &memGroup{members: map[string]*Member{}, apps: map[string]*Application{}, idem: map[string]idemEntry{}}
+		g = &memGroup{members: map[string]*Member{}, apps: map[string]*Application{}, idem: map[string]idemEntry{},
+			version: s.vers[c.GroupID]}
 	case !ok:
 		return ErrNotFound
 	case g.version != c.Version:
@@ -164,6 +167,7 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 	}
 	if c.Delete {
 		delete(s.groups, c.GroupID)
+		s.vers[c.GroupID] = g.version
 		return nil
 	}
 	for _, u := range c.Del {
@@ -185,10 +189,33 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 	return nil
 }
 
+// Recent implements Store: reads are in process and cheap, so it keeps
+// no snapshots.
+func (s *MemoryStore) Recent(string, string) *Snapshot { return nil }
+
 // Append implements Store.
 func (s *MemoryStore) Append(_ context.Context, m *Message, version uint64, live bool, keep Retention) (*Message, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(m, version, live, keep)
+}
+
+// AppendRecent implements Store.
+func (s *MemoryStore) AppendRecent(_ context.Context, m *Message, snap *Snapshot, keep Retention) (*Message, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.groups[m.To]; ok && !sameProfile(s.profile[m.From], snap.Profiles[m.From]) {
+		return nil, false, ErrConflict
+	}
+	return s.appendLocked(m, snap.Group.Version, snap.Group.Type.Live(), keep)
+}
+
+func sameProfile(a, b *Profile) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
+// appendLocked is Append with s.mu held.
+func (s *MemoryStore) appendLocked(m *Message, version uint64, live bool, keep Retention) (*Message, bool, error) {
 	g, ok := s.groups[m.To]
 	if !ok {
 		return nil, false, ErrNotFound

@@ -58,6 +58,7 @@ type RedisStore struct {
 	batch  *batcher // requests of concurrent operations share pipelines
 	recs   *recCache[Group]
 	mems   *recCache[Member]
+	recent *recentSnaps // nil on a Cluster
 	prefix string
 	now    func() time.Time // retention and idempotency clock; tests move it
 }
@@ -69,7 +70,11 @@ var _ Store = (*RedisStore)(nil)
 // correct, but every key would land in one Cluster slot.
 func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
 	recs, mems := newCaches()
-	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), recs: recs, mems: mems, prefix: prefix, now: time.Now}
+	var recent *recentSnaps
+	if _, cluster := rdb.(*redis.ClusterClient); !cluster {
+		recent = &recentSnaps{size: 16384}
+	}
+	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), recs: recs, mems: mems, recent: recent, prefix: prefix, now: time.Now}
 }
 
 // groupKey is a key of a group. Redis Cluster hashes the text between the
@@ -149,7 +154,7 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 		g.Seq, _ = strconv.ParseUint(seq, 10, 64) // absent = 0
 	}
 	snap := &Snapshot{Group: g, Members: make(map[string]*Member, len(memberIDs)),
-		Profiles: make(map[string]*Profile, len(profileIDs))}
+		Profiles: make(map[string]*Profile, len(profileIDs)), profileText: make(map[string]string, len(profileIDs))}
 	for i, x := range v[8:] {
 		if js, ok := x.(string); ok && i < len(memberIDs) {
 			m, err := s.mems.decode(groupID+"\x00"+memberIDs[i], js)
@@ -161,7 +166,8 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 	}
 	for i, c := range profiles {
 		if errors.Is(c.Err(), redis.Nil) {
-			continue // no profile
+			snap.profileText[profileIDs[i]] = "" // no profile
+			continue
 		} else if c.Err() != nil {
 			return nil, fmt.Errorf("failed to read profiles: %w", c.Err())
 		}
@@ -170,8 +176,61 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 			return nil, err
 		}
 		snap.Profiles[profileIDs[i]] = p
+		snap.profileText[profileIDs[i]] = c.Val()
+	}
+	if len(memberIDs) == 1 && len(profileIDs) == 1 && memberIDs[0] == profileIDs[0] {
+		s.recent.put(groupID, memberIDs[0], snap)
 	}
 	return snap, nil
+}
+
+// Recent implements Store (standalone Redis; nil on a Cluster, see
+// AppendRecent).
+func (s *RedisStore) Recent(groupID, userID string) *Snapshot {
+	return s.recent.get(groupID, userID)
+}
+
+// recentSnaps keeps, per group and user, the last snapshot Read took of
+// the group with the user's member record and profile: what a
+// sendMessage decides on. A nil *recentSnaps keeps nothing.
+type recentSnaps struct {
+	size int
+
+	mu sync.Mutex // guards m
+	m  map[string]*Snapshot
+}
+
+func (r *recentSnaps) put(groupID, userID string, snap *Snapshot) {
+	if r == nil {
+		return
+	}
+	cp := snap.clone()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]*Snapshot)
+	}
+	key := groupID + "\x00" + userID
+	if _, ok := r.m[key]; !ok && len(r.m) >= r.size {
+		for k := range r.m { // drop one at random
+			delete(r.m, k)
+			break
+		}
+	}
+	r.m[key] = cp
+}
+
+func (r *recentSnaps) get(groupID, userID string) *Snapshot {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	snap := r.m[groupID+"\x00"+userID]
+	r.mu.Unlock()
+	if snap == nil {
+		return nil
+	}
+	return snap.clone()
 }
 
 // decodeGroup decodes the meta fields rec, ver, lseq, ltime, lfrom, lshow.
@@ -354,6 +413,24 @@ func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
 
 // Append implements Store with append.lua.
 func (s *RedisStore) Append(ctx context.Context, m *Message, version uint64, live bool, keep Retention) (*Message, bool, error) {
+	return s.append(ctx, m, version, live, keep, nil)
+}
+
+// AppendRecent implements Store: append.lua checks the profile's text
+// too, in the same script. On a Cluster the profile is in another slot,
+// out of the script's reach: there Recent keeps nothing, every snapshot
+// is a Read's, and only the version is checked, as by Append.
+func (s *RedisStore) AppendRecent(ctx context.Context, m *Message, snap *Snapshot, keep Retention) (*Message, bool, error) {
+	var profile *string
+	if text, ok := snap.profileText[m.From]; ok && s.recent != nil {
+		profile = &text
+	}
+	return s.append(ctx, m, snap.Group.Version, snap.Group.Type.Live(), keep, profile)
+}
+
+// append runs append.lua; with profile, on the condition that the
+// sender's profile is that text ("" = none).
+func (s *RedisStore) append(ctx context.Context, m *Message, version uint64, live bool, keep Retention, profile *string) (*Message, bool, error) {
 	tmpl, err := messageTemplate(m.To, m)
 	if err != nil {
 		return nil, false, err
@@ -362,9 +439,14 @@ func (s *RedisStore) Append(ctx context.Context, m *Message, version uint64, liv
 	if m.ID != "" {
 		keys = append(keys, s.idemKey(m.To, m.From, m.ID))
 	}
+	check, text := "0", ""
+	if profile != nil {
+		check, text = "1", *profile
+		keys = append(keys, s.userKey(m.From, "profile"))
+	}
 	now := s.now()
 	res, err := s.eval(ctx, appendScript, keys, version, boolArg(live), keep.MaxMessages, ageCut(keep, now),
-		tmpl, m.Time, m.From, messageForShow(m), now.UnixMilli(), IdempotencyWindow.Milliseconds()).Slice()
+		tmpl, m.Time, m.From, messageForShow(m), now.UnixMilli(), IdempotencyWindow.Milliseconds(), check, text).Slice()
 	if err != nil {
 		return nil, false, scriptError("append message", err)
 	}

@@ -72,6 +72,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Tips", testTips},
 		{"Live", testLive},
 		{"Delete", testDelete},
+		{"AppendRecent", testAppendRecent},
 		{"Members", testMembers},
 		{"Read", testRead},
 		{"Applications", testApplications},
@@ -368,9 +369,12 @@ func testDelete(c *storeCase) {
 	c.wantSeqs("g", Range{})
 	// The ID may be reused; the sequence goes on; nothing of the old group
 	// shows, not even an idempotency entry.
+	// Its version goes on too: a decision made on the old group can never
+	// pass for one on the new (AppendRecent).
+	old := g.Version
 	c.create("g", Private)
 	g = c.group("g")
-	if g.Seq != 3 || g.Version != 1 || g.MemberNum != 0 || g.Last != nil || g.Type != Private {
+	if g.Seq != 3 || g.Version <= old || g.MemberNum != 0 || g.Last != nil || g.Type != Private {
 		c.t.Errorf("re-created group: %+v", g)
 	}
 	again, dup := c.send(chat("g", "a", "once", "hi", c.unix()), week)
@@ -378,6 +382,61 @@ func testDelete(c *storeCase) {
 		c.t.Errorf("send into the re-created group: dup %v sequence %d", dup, again.Sequence)
 	}
 	c.wantSeqs("g", Range{}, 4)
+}
+
+// AppendRecent stores a message only while the group (version) and the
+// sender's profile are as in the snapshot the decision was made on.
+func testAppendRecent(c *storeCase) {
+	c.create("g", Public, "a", "b")
+	read := func() *Snapshot {
+		c.t.Helper()
+		snap, err := c.st.Read(c.ctx, "g", []string{"a"}, []string{"a"})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		return snap
+	}
+	appendOn := func(snap *Snapshot, id string) error {
+		_, _, err := c.st.AppendRecent(c.ctx, chat("g", "a", id, "hi", c.unix()), snap, week)
+		return err
+	}
+	snap := read()
+	if err := appendOn(snap, "1"); err != nil {
+		c.t.Fatalf("append on a current snapshot: %v", err)
+	}
+	if err := appendOn(snap, "2"); err != nil {
+		c.t.Fatalf("a chat message changes nothing a snapshot holds: %v", err)
+	}
+	if err := c.st.SetProfile(c.ctx, &Profile{UserID: "a", Nick: "Ann"}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.wantErr("after the sender's profile changed", appendOn(snap, "3"), ErrConflict)
+	if err := c.st.SetProfile(c.ctx, &Profile{UserID: "b", Nick: "Bob"}); err != nil {
+		c.t.Fatal(err)
+	}
+	snap = read()
+	if err := appendOn(snap, "4"); err != nil {
+		c.t.Fatalf("another user's profile is not the sender's: %v", err)
+	}
+	c.commit(&Change{GroupID: "g", Put: []*Member{{UserID: "a", Role: RoleMember, MuteUntil: c.unix() + 60}}})
+	c.wantErr("after the sender's member record changed", appendOn(snap, "5"), ErrConflict)
+	snap = read()
+	g := snap.Group
+	if err := c.st.Commit(c.ctx, &Change{GroupID: "g", Version: g.Version, Delete: true}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.wantErr("after a dismissal", appendOn(snap, "6"), ErrNotFound)
+	// Re-created with the same ID and as many changes as before: still
+	// not the group the snapshot holds.
+	c.create("g", Public, "a")
+	for c.group("g").Version < g.Version {
+		c.commit(&Change{GroupID: "g", Put: []*Member{{UserID: "a", Role: RoleMember}}})
+	}
+	c.wantErr("after a re-creation", appendOn(snap, "7"), ErrConflict)
+	c.wantSeqs("g", Range{})
+	if err := appendOn(read(), "8"); err != nil {
+		c.t.Fatalf("append on a current snapshot of the new group: %v", err)
+	}
 }
 
 func testMembers(c *storeCase) {
