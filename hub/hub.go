@@ -37,6 +37,10 @@ type Options struct {
 	WindowFrames int
 	// MaxWindow caps a room's window; default 200ms.
 	MaxWindow time.Duration
+	// ListenLinger is how long the node goes on listening to a group's or
+	// a user's channel after its last session here left (linger.go);
+	// default 30s, negative = not at all.
+	ListenLinger time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -61,6 +65,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxWindow <= 0 {
 		o.MaxWindow = 200 * time.Millisecond
 	}
+	if o.ListenLinger == 0 {
+		o.ListenLinger = 30 * time.Second
+	}
 	return o
 }
 
@@ -77,6 +84,7 @@ type Hub struct {
 	rcpts  sync.Pool // *[]*Session: recipient lists of Publish
 	sets   sync.Pool // map[*Session]struct{}: Publish's dedupe of many users
 	order  *orderer  // releases each group's sequenced pushes in order
+	linger *lingerer // between the indexes and Broker.Listen; nil without a Broker
 	// windows holds a *roomWindow per live room that sent here lately.
 	windows     sync.Map
 	windowCount atomic.Int64 // windows made, for amortised clean-up
@@ -105,7 +113,8 @@ func New(o Options) *Hub {
 	}
 	listen := func(string, bool) {}
 	if o.Broker != nil {
-		listen = o.Broker.Listen
+		h.linger = newLingerer(o.Broker.Listen, o.ListenLinger)
+		listen = h.linger.Listen
 	}
 	for i := range h.users {
 		h.users[i].users = map[string]*userEntry{}
@@ -172,6 +181,9 @@ func (h *Hub) Close() {
 	}
 	h.order.close()
 	h.closeWindows()
+	if h.linger != nil {
+		h.linger.close()
+	}
 }
 
 // snapshot returns the registered sessions, oldest first.
