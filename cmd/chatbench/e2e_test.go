@@ -115,3 +115,31 @@ func TestBaselineAcrossProcesses(t *testing.T) {
 		t.Errorf("report: %+v", r)
 	}
 }
+
+// The ops scenario paced: every request answered, at the asked rate (the
+// bounds are loose: the schedule is what is checked, not the machine).
+func TestPacedOpsAgainstChatd(t *testing.T) {
+	bin := chatdBinary(t)
+	cfg := shortConfig("ops")
+	cfg.StartServer = bin
+	cfg.URLs = []string{"ws://" + freePort(t) + "/ws"}
+	cfg.OpsMix, cfg.OpsRate = "send=1", 200
+	var log bytes.Buffer
+	r, err := runTarget(cfg, false, &log)
+	if err != nil {
+		t.Fatalf("ops run: %v\n%s", err, log.String())
+	}
+	var sum bytes.Buffer
+	printSummary(&sum, r)
+	t.Logf("\n%s", sum.String())
+	if len(r.Errors) != 0 {
+		t.Errorf("errors: %v", r.Errors)
+	}
+	got := r.Ops[opSend].PerSec
+	if got < 100 || got > 300 {
+		t.Errorf("sendMessage at %.0f/s, paced at 200/s", got)
+	}
+	if !bytes.Contains(sum.Bytes(), []byte("paced at 200 requests/s")) {
+		t.Errorf("the summary does not say the run was paced:\n%s", sum.String())
+	}
+}
