@@ -117,6 +117,11 @@ type Config struct {
 	LiveWindowFrames int `env:"CHAT_LIVE_WINDOW_FRAMES" envDefault:"60000"`
 	// LiveWindowMax caps a live room's window. Default 200ms.
 	LiveWindowMax time.Duration `env:"CHAT_LIVE_WINDOW_MAX" envDefault:"200ms"`
+	// ListenLinger is how long a node goes on listening to a group's or a
+	// user's broker channel after its last session of it left, so a quick
+	// rejoin or reconnect needs no new subscription (and no resync). 0 =
+	// stop at once. Default 30s.
+	ListenLinger time.Duration `env:"CHAT_LISTEN_LINGER" envDefault:"30s"`
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -438,6 +443,9 @@ func (c *Config) checkDurations(p *problems) {
 		if d.v <= 0 {
 			p.addf(d.key, "must be positive, got %v", d.v)
 		}
+	}
+	if c.ListenLinger < 0 {
+		p.addf("CHAT_LISTEN_LINGER", "must not be negative, got %v", c.ListenLinger)
 	}
 }
 

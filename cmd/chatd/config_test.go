@@ -44,7 +44,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		HistoryMaxMessages: 1000, HistoryMaxAge: 168 * time.Hour, HistoryReadAll: []string{"ChatRoom"},
 		RateLimit: 50, RateBurst: 100,
 		BadFrameLimit: 20, LiveMsgRate: 40, LiveGrace: 30 * time.Second,
-		LiveWindowFrames: 60000, LiveWindowMax: 200 * time.Millisecond,
+		LiveWindowFrames: 60000, LiveWindowMax: 200 * time.Millisecond, ListenLinger: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -147,6 +147,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"CHAT_LIVE_GRACE", "0s", "~positive"},
 		{"CHAT_LIVE_WINDOW_FRAMES", "-1", "~between 0 and"},
 		{"CHAT_LIVE_WINDOW_MAX", "0s", "~positive"},
+		{"CHAT_LISTEN_LINGER", "-1s", "CHAT_LISTEN_LINGER: must not be negative, got -1s"},
 		{"CHAT_LOG_LEVEL", "verbose", `CHAT_LOG_LEVEL: must be debug, info, warn or error, got "verbose"`},
 		{"CHAT_TOKEN_SECRET", "short", "CHAT_TOKEN_SECRET: must be at least 16 bytes, got 5"},
 		{"CHAT_TOKEN_SECRET", auth.DevSecret, "~development secret"},

@@ -101,7 +101,7 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 	}
 	a.hub = hub.New(hub.Options{QueueSize: cfg.QueueSize, PingPeriod: cfg.PingPeriod, PongTimeout: cfg.PongTimeout,
 		WriteTimeout: cfg.WriteTimeout, Metrics: hub.NewMetrics(reg), Logger: log, Broker: broker, NodeID: cfg.NodeID,
-		WindowFrames: cfg.LiveWindowFrames, MaxWindow: cfg.LiveWindowMax})
+		WindowFrames: cfg.LiveWindowFrames, MaxWindow: cfg.LiveWindowMax, ListenLinger: listenLinger(cfg.ListenLinger)})
 	a.svc = groups.NewService(store, groups.Options{AppAdmins: cfg.AppAdmins, GroupLimit: cfg.GroupLimit,
 		History: groups.Retention{MaxMessages: cfg.HistoryMaxMessages, MaxAge: cfg.HistoryMaxAge},
 		Logger:  log, Presence: pres, NodeID: cfg.NodeID})
@@ -219,4 +219,13 @@ func announce(w io.Writer, cfg *Config, addr string, log *slog.Logger) {
 		fmt.Fprintf(w, "  token:   chatd token -user alice   (signed with CHAT_TOKEN_SECRET)\n")
 	}
 	fmt.Fprintf(w, "  metrics: %s/metrics   health: %s/healthz   ready: %s/readyz\n", base, base, base)
+}
+
+// listenLinger maps CHAT_LISTEN_LINGER (0 = none) to hub.Options (0 =
+// its default, negative = none).
+func listenLinger(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
