@@ -121,16 +121,9 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 		return Outcome{}, err
 	}
 	if g := snap.Group; g.Type.Live() {
-		a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
+		a, nick, err := s.sender(ctx, c, snap)
 		if err != nil {
 			return Outcome{}, err
-		}
-		if err := authorize(OpSendMessage, g, a, nil); err != nil {
-			return Outcome{}, err
-		}
-		nick := ""
-		if p := snap.Profiles[c.UserID]; p != nil {
-			nick = p.Nick
 		}
 		return s.sendLive(ctx, c, g, a, r, payload, nick)
 	}
@@ -141,25 +134,36 @@ func (s *Service) send(ctx context.Context, c Caller, r *sendRequest, payload js
 	return s.appendMessage(ctx, snap.Group, m, snap)
 }
 
+// sender is the caller as sender on snap, once the group-level rules
+// (steps 3 to 7 of SPEC.md §3) let it send, and the nick that goes with
+// its message.
+func (s *Service) sender(ctx context.Context, c Caller, snap *Snapshot) (actor, string, error) {
+	a, err := s.actorOf(ctx, snap.Group, c.UserID, snap.Members[c.UserID])
+	if err != nil {
+		return actor{}, "", err
+	}
+	if err := authorize(OpSendMessage, snap.Group, a, nil); err != nil {
+		return actor{}, "", err
+	}
+	nick := ""
+	if p := snap.Profiles[c.UserID]; p != nil {
+		nick = p.Nick
+	}
+	return a, nick, nil
+}
+
 // decideSend is sendMessage's decision on snap, a group that is not
 // live (steps 3 to 10 of SPEC.md §3, no I/O), and the message it lets
 // through, stamped with the sender's nick and name card.
 func (s *Service) decideSend(ctx context.Context, c Caller, r *sendRequest, payload json.RawMessage, snap *Snapshot) (*Message, error) {
 	g := snap.Group
-	a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
+	a, nick, err := s.sender(ctx, c, snap)
 	if err != nil {
-		return nil, err
-	}
-	if err := authorize(OpSendMessage, g, a, nil); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	if err := checkMuted(g, a, now); err != nil {
 		return nil, err
-	}
-	nick := ""
-	if p := snap.Profiles[c.UserID]; p != nil {
-		nick = p.Nick
 	}
 	m := r.message(g, c.UserID, payload, nick, now)
 	if a.member != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,19 +65,25 @@ func shortConfig(scenario string) Config {
 		DialConc: 32, Procs: 1, Quiet: true, BaselineAt: "127.0.0.1:0"}
 }
 
-func TestLiveAgainstChatd(t *testing.T) {
-	bin := chatdBinary(t)
-	cfg := shortConfig("live")
-	cfg.StartServer = bin
+// runChatd runs cfg against a chatd it starts and returns the report and
+// its human summary.
+func runChatd(t *testing.T, cfg Config) (*Report, string) {
+	t.Helper()
+	cfg.StartServer = chatdBinary(t)
 	cfg.URLs = []string{"ws://" + freePort(t) + "/ws"}
 	var log bytes.Buffer
 	r, err := runTarget(cfg, false, &log)
 	if err != nil {
-		t.Fatalf("live run: %v\n%s", err, log.String())
+		t.Fatalf("%s run: %v\n%s", cfg.Scenario, err, log.String())
 	}
 	var sum bytes.Buffer
 	printSummary(&sum, r)
 	t.Logf("\n%s", sum.String())
+	return r, sum.String()
+}
+
+func TestLiveAgainstChatd(t *testing.T) {
+	r, _ := runChatd(t, shortConfig("live"))
 	if r.Deliveries == 0 || r.Frames == 0 || r.Latency.Samples == 0 {
 		t.Errorf("nothing delivered: %+v", r)
 	}
@@ -119,19 +126,9 @@ func TestBaselineAcrossProcesses(t *testing.T) {
 // The ops scenario paced: every request answered, at the asked rate (the
 // bounds are loose: the schedule is what is checked, not the machine).
 func TestPacedOpsAgainstChatd(t *testing.T) {
-	bin := chatdBinary(t)
 	cfg := shortConfig("ops")
-	cfg.StartServer = bin
-	cfg.URLs = []string{"ws://" + freePort(t) + "/ws"}
 	cfg.OpsMix, cfg.OpsRate = "send=1", 200
-	var log bytes.Buffer
-	r, err := runTarget(cfg, false, &log)
-	if err != nil {
-		t.Fatalf("ops run: %v\n%s", err, log.String())
-	}
-	var sum bytes.Buffer
-	printSummary(&sum, r)
-	t.Logf("\n%s", sum.String())
+	r, sum := runChatd(t, cfg)
 	if len(r.Errors) != 0 {
 		t.Errorf("errors: %v", r.Errors)
 	}
@@ -139,7 +136,7 @@ func TestPacedOpsAgainstChatd(t *testing.T) {
 	if got < 100 || got > 300 {
 		t.Errorf("sendMessage at %.0f/s, paced at 200/s", got)
 	}
-	if !bytes.Contains(sum.Bytes(), []byte("paced at 200 requests/s")) {
-		t.Errorf("the summary does not say the run was paced:\n%s", sum.String())
+	if !strings.Contains(sum, "paced at 200 requests/s") {
+		t.Errorf("the summary does not say the run was paced:\n%s", sum)
 	}
 }
