@@ -117,6 +117,9 @@ type Config struct {
 	LiveWindowFrames int `env:"CHAT_LIVE_WINDOW_FRAMES" envDefault:"60000"`
 	// LiveWindowMax caps a live room's window. Default 200ms.
 	LiveWindowMax time.Duration `env:"CHAT_LIVE_WINDOW_MAX" envDefault:"200ms"`
+	// PprofAddr, when set, serves Go's profiles (net/http/pprof under
+	// /debug/pprof/) on their own listener, loopback only. Default off.
+	PprofAddr string `env:"CHAT_PPROF_ADDR"`
 	// ListenLinger is how long a node goes on listening to a group's or a
 	// user's broker channel after its last session of it left, so a quick
 	// rejoin or reconnect needs no new subscription (and no resync). 0 =
@@ -276,6 +279,7 @@ func (p *problems) addf(key, format string, args ...any) {
 func (c *Config) Validate() error {
 	var p problems
 	c.checkAddr(&p)
+	c.checkPprofAddr(&p)
 	c.checkSecret(&p)
 	c.checkRedis(&p)
 	c.checkIDs(&p)
@@ -293,6 +297,16 @@ func (c *Config) Validate() error {
 		p.addf("CHAT_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevelName)
 	}
 	return errors.Join(p...)
+}
+
+func (c *Config) checkPprofAddr(p *problems) {
+	if c.PprofAddr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(c.PprofAddr)
+	if err != nil || !validPort(port, 0) || host == "" || !isLoopback(host) {
+		p.addf("CHAT_PPROF_ADDR", "must be a loopback host:port with a numeric port (such as 127.0.0.1:6060): profiles are not for other hosts, got %q", c.PprofAddr)
+	}
 }
 
 func (c *Config) checkAddr(p *problems) {

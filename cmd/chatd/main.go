@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -167,6 +168,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	announce(stdout, cfg, ln.Addr().String(), log)
 	errc := make(chan error, 1+len(a.runners))
 	go func() { errc <- hs.Serve(ln) }()
+	if cfg.PprofAddr != "" {
+		ps, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			_ = hs.Close()
+			return err
+		}
+		defer ps.Close()
+	}
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	for _, r := range a.runners {
 		go func() { errc <- r(runCtx) }()
@@ -228,4 +237,27 @@ func listenLinger(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// servePprof serves net/http/pprof's handlers on addr (CHAT_PPROF_ADDR),
+// apart from the public listener.
+func servePprof(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen on CHAT_PPROF_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ps := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := ps.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof listener failed", "err", err)
+		}
+	}()
+	log.Info("profiles served", "addr", ps.Addr, "path", "/debug/pprof/")
+	return ps, nil
 }
