@@ -52,10 +52,11 @@ type RedisBroker struct {
 	cluster *redis.ClusterClient // set when rdb is one: sharded pub/sub
 	opts    RedisBrokerOptions
 
-	mu      sync.Mutex // mu guards want and handler
+	mu      sync.Mutex // mu guards want, handler and seen
 	want    map[string]bool
 	handler func(*Envelope)
-	dirty   chan struct{} // wakes Run to apply Listen changes
+	seen    func(id string) bool // optional: IDs to drop undecoded
+	dirty   chan struct{}        // wakes Run to apply Listen changes
 
 	pub       publisher
 	unbatched bool // one round trip per Publish (benchmarks compare)
@@ -109,6 +110,15 @@ func (b *RedisBroker) Listen(channel string, on bool) {
 	case b.dirty <- struct{}{}:
 	default:
 	}
+}
+
+// SetSeen sets the test of envelope IDs already applied here (the hub's
+// own envelopes echoed back, second copies): those are dropped before
+// they are decoded.
+func (b *RedisBroker) SetSeen(f func(id string) bool) {
+	b.mu.Lock()
+	b.seen = f
+	b.mu.Unlock()
 }
 
 // SetHandler implements Broker.
@@ -252,6 +262,12 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 // deliver decodes an envelope (either wire form, see DecodeEnvelope) and
 // hands it to the handler.
 func (b *RedisBroker) deliver(payload string) {
+	b.mu.Lock()
+	seen := b.seen
+	b.mu.Unlock()
+	if id, ok := envelopeID(payload); ok && seen != nil && seen(id) {
+		return // this node's own, echoed, or a second copy: not worth decoding
+	}
 	env, err := DecodeEnvelope([]byte(payload))
 	if err != nil {
 		b.opts.Logger.Warn("dropping an undecodable envelope", "err", err)

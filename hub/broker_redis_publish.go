@@ -42,19 +42,26 @@ type redisMsg struct {
 // once Redis accepted every channel's message, or ctx ended.
 func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 	var msgs []redisMsg
+	bufs := make([]*[]byte, 0, len(out))
 	for _, o := range out {
-		payload := AppendEnvelope(make([]byte, 0, EncodedEnvelopeSize(o.Env)), o.Env)
+		buf := payloads.Get().(*[]byte)
+		*buf = AppendEnvelope((*buf)[:0], o.Env)
+		bufs = append(bufs, buf)
 		for _, c := range o.Channels {
-			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: payload})
+			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: *buf})
 		}
 	}
 	if len(msgs) == 0 {
+		recycle(bufs)
 		return nil
 	}
 	if b.unbatched {
-		return b.publishNow(ctx, msgs)
+		err := b.publishNow(ctx, msgs)
+		recycle(bufs)
+		return err
 	}
 	if err := ctx.Err(); err != nil {
+		recycle(bufs)
 		return err
 	}
 	r := &publishReq{ctx: ctx, msgs: msgs, done: make(chan error, 1)}
@@ -71,9 +78,26 @@ func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 	}
 	select {
 	case err := <-r.done:
+		recycle(bufs) // the flusher is done with them
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		return ctx.Err() // the flusher may still send them: not recycled
+	}
+}
+
+// payloads lends Publish the buffers of encoded envelopes, for as long
+// as their pipeline takes: a chat message's envelope is a kilobyte or
+// two, on every message.
+var payloads = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPayload is the largest buffer returned to payloads.
+const maxPooledPayload = 64 << 10
+
+func recycle(bufs []*[]byte) {
+	for _, b := range bufs {
+		if cap(*b) <= maxPooledPayload {
+			payloads.Put(b)
+		}
 	}
 }
 

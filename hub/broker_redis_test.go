@@ -698,3 +698,20 @@ func testRedisBrokerSubscribedMeansListening(t *testing.T, e *redisEnv) {
 		return true
 	})
 }
+
+// TestRedisBrokerDropsSeen: an envelope whose ID the hub has seen (its
+// own, echoed back) never reaches the handler; the others do.
+func TestRedisBrokerDropsSeen(t *testing.T) { redisEnvs(t, testRedisBrokerDropsSeen) }
+
+func testRedisBrokerDropsSeen(t *testing.T, e *redisEnv) {
+	a := startBroker(t, e, "a")
+	a.SetSeen(func(id string) bool { return id == "a/own" })
+	ch := UserChannel("alice")
+	a.listen(t, ch)
+	a.publish(t, "a/own", ch)
+	a.publish(t, "a/marker", ch)
+	a.waitReceived(t, "a/marker")
+	if n := a.received("a/own"); n != 0 {
+		t.Errorf("a seen envelope reached the handler %d times", n)
+	}
+}

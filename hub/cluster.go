@@ -191,6 +191,14 @@ type seenIDs struct {
 // applied again; at 20,000 envelopes/s that is three seconds.
 const seenSize = 1 << 16
 
+// has reports whether id was seen (it records nothing).
+func (s *seenIDs) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.set[id]
+	return ok
+}
+
 // add records id and reports whether it is new.
 func (s *seenIDs) add(id string) bool {
 	s.mu.Lock()

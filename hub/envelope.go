@@ -130,6 +130,44 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	return env, nil
 }
 
+// envelopeID reads the ID of an envelope in the binary form without
+// decoding the rest or allocating (the result shares payload's memory);
+// false for the JSON form or a malformed header.
+func envelopeID(payload string) (string, bool) {
+	if len(payload) < 4 || payload[0] != envMagic || payload[1] != envVersion {
+		return "", false
+	}
+	rest := payload[4:]
+	var n uint64
+	for range 3 { // seq, session, then the ID's length
+		var k int
+		if n, k = uvarintString(rest); k <= 0 {
+			return "", false
+		}
+		rest = rest[k:]
+	}
+	if n > uint64(len(rest)) {
+		return "", false
+	}
+	return rest[:n], true
+}
+
+// uvarintString is binary.Uvarint on a string.
+func uvarintString(s string) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -1 // overflow
+			}
+			return x | uint64(c)<<(7*i), i + 1
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+	}
+	return 0, 0
+}
+
 // envDecoder reads the fields of the binary form; a short or oversized
 // field sets err and yields zero values from then on.
 type envDecoder struct {

@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -93,4 +95,27 @@ func BenchmarkEnvelope(b *testing.B) {
 			}
 		}
 	})
+}
+
+// envelopeID finds the ID of every binary envelope without decoding it,
+// and nothing in the JSON form or in a payload cut before the ID's end.
+func TestEnvelopeID(t *testing.T) {
+	for _, env := range []*Envelope{
+		{Kind: KindPush, ID: "n1-42", GroupID: "g", Seq: 1 << 40, Session: 300, In: json.RawMessage(`{"a":1}`)},
+		{Kind: KindPush, ID: ""},
+		{Kind: KindSubscribeUser, ID: strings.Repeat("x", 300), UserIDs: []string{"u"}},
+	} {
+		b := AppendEnvelope(nil, env)
+		idEnd := 4 + len(binary.AppendUvarint(nil, env.Seq)) + len(binary.AppendUvarint(nil, env.Session)) +
+			len(binary.AppendUvarint(nil, uint64(len(env.ID)))) + len(env.ID)
+		for cut := 0; cut <= len(b); cut++ {
+			id, ok := envelopeID(string(b[:cut]))
+			if want := cut >= idEnd; ok != want || (ok && id != env.ID) {
+				t.Errorf("%+v cut at %d of %d: %q, %v; want ok %v", env, cut, len(b), id, ok, want)
+			}
+		}
+	}
+	if _, ok := envelopeID(`{"kind":1,"id":"x"}`); ok {
+		t.Error("the JSON form has no binary ID")
+	}
 }

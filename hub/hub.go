@@ -125,6 +125,9 @@ func New(o Options) *Hub {
 	h.order = newOrderer(h.release)
 	if o.Broker != nil {
 		o.Broker.SetHandler(h.receive)
+		if b, ok := o.Broker.(interface{ SetSeen(func(string) bool) }); ok {
+			b.SetSeen(h.seen.has)
+		}
 	}
 	return h
 }
