@@ -43,12 +43,13 @@ type Store interface {
 	// in its history unless c.Group is live; their Sequence and ID are set
 	// on return.
 	Commit(ctx context.Context, c *Change) error
-	// Recent returns a copy of the last snapshot this store read of
-	// groupID with the member record and the profile of userID (Read with
-	// memberIDs and profileIDs both [userID]), without a round trip; nil
-	// when it holds none (a store whose reads are cheap keeps none). It may
-	// be out of date: decide on it only to AppendRecent, which stores
-	// nothing unless it is still current.
+	// Recent returns the last snapshot this store read of groupID with
+	// the member record and the profile of userID (Read with memberIDs
+	// and profileIDs both [userID]), without a round trip; nil when it
+	// holds none (a store whose reads are cheap keeps none). It is shared
+	// with other callers: read it, never change it. It may be out of
+	// date: decide on it only to AppendRecent, which stores nothing
+	// unless it is still current.
 	Recent(groupID, userID string) *Snapshot
 	// AppendRecent is Append on the condition that nothing the snapshot
 	// holds of the sender has changed: the group's version (so the group

@@ -225,12 +225,8 @@ func (r *recentSnaps) get(groupID, userID string) *Snapshot {
 		return nil
 	}
 	r.mu.Lock()
-	snap := r.m[groupID+"\x00"+userID]
-	r.mu.Unlock()
-	if snap == nil {
-		return nil
-	}
-	return snap.clone()
+	defer r.mu.Unlock()
+	return r.m[groupID+"\x00"+userID] // shared: see Store.Recent
 }
 
 // decodeGroup decodes the meta fields rec, ver, lseq, ltime, lfrom, lshow.
