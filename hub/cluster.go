@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Kind says what an Envelope asks every node to do.
@@ -93,7 +94,10 @@ func (h *Hub) Send(ctx context.Context, envs ...*Envelope) error {
 		h.apply(env)
 		out[i] = Outgoing{Channels: channels(env), Env: env}
 	}
-	return h.opts.Broker.Publish(ctx, out)
+	start := time.Now()
+	err := h.opts.Broker.Publish(ctx, out)
+	h.m.published(time.Since(start).Seconds())
+	return err
 }
 
 // stamp gives env its node and unique ID and records it as seen.

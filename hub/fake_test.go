@@ -271,6 +271,9 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		if g := m.GetGauge(); g != nil {
 			return g.GetValue()
 		}
+		if h := m.GetHistogram(); h != nil {
+			return float64(h.GetSampleCount())
+		}
 		return m.GetCounter().GetValue()
 	}
 	t.Fatalf("no metric %s", name)

@@ -12,6 +12,7 @@ type Metrics struct {
 	overflows    prometheus.Counter
 	writeErrors  prometheus.Counter
 	pingTimeouts prometheus.Counter
+	publish      prometheus.Histogram
 }
 
 // NewMetrics makes the hub's collectors and registers them with reg (when
@@ -25,9 +26,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		overflows:    counter("chat_hub_queue_overflows_total", "Sessions closed with 4008 because their queue overflowed."),
 		writeErrors:  counter("chat_hub_write_errors_total", "Writes that failed or timed out, ending their session."),
 		pingTimeouts: counter("chat_hub_ping_timeouts_total", "Sessions closed with 4012 because a ping got no pong in time."),
+		publish: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chat_hub_broker_publish_seconds",
+			Help:    "Time for the broker to take the envelopes of one Send (a request's fan-out to other nodes).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.frames, m.bytes, m.messages, m.overflows, m.writeErrors, m.pingTimeouts)
+		reg.MustRegister(m.sessions, m.frames, m.bytes, m.messages, m.overflows, m.writeErrors, m.pingTimeouts, m.publish)
 	}
 	return m
 }
@@ -80,5 +84,11 @@ func (m *Metrics) writeFailed() {
 func (m *Metrics) pingTimedOut() {
 	if m != nil {
 		m.pingTimeouts.Inc()
+	}
+}
+
+func (m *Metrics) published(seconds float64) {
+	if m != nil {
+		m.publish.Observe(seconds)
 	}
 }

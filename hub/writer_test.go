@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -259,5 +260,20 @@ func TestMetrics(t *testing.T) {
 	waitDoneT(t, s)
 	if n := metricValue(t, reg, "chat_hub_sessions"); n != 0 {
 		t.Errorf("sessions %v after close", n)
+	}
+}
+
+// Every Send through a broker is timed once (chat_hub_broker_publish_seconds
+// counts them); without a broker nothing is.
+func TestBrokerPublishMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := newTestHub(t, Options{Metrics: NewMetrics(reg), Broker: recordingBroker{&listenLog{}}, NodeID: "n1"})
+	for range 3 {
+		if err := h.Send(context.Background(), &Envelope{Kind: KindPush, GroupID: "g", ToGroup: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := metricValue(t, reg, "chat_hub_broker_publish_seconds"); n != 3 {
+		t.Errorf("%v publishes timed, want 3", n)
 	}
 }
