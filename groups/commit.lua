@@ -17,7 +17,7 @@
 --   n, template*                   tips (see history.lua)
 --   time, from, show               last tip summary, only when n > 0
 --   n, userID*                     members removed
---   n, (userID, Member JSON)*      members put
+--   n, (userID, Member JSON)*      members put (a NUL: the first tip's sequence)
 --   n, applicant*                  applications consumed
 --   n, (applicant, JSON)*          applications put
 --
@@ -76,7 +76,9 @@ for _ = 1, tonumber(arg()) do
   redis.call('HDEL', members, arg())
 end
 for _ = 1, tonumber(arg()) do
-  redis.call('HSET', members, arg(), arg())
+  -- a NUL in a member record stands for the first tip's sequence
+  -- (Store.Commit, JoinSeqAtTip)
+  redis.call('HSET', members, arg(), stamp(arg(), first))
 end
 for _ = 1, tonumber(arg()) do
   redis.call('HDEL', apps, arg())

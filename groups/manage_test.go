@@ -3,6 +3,7 @@ package groups
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -419,4 +420,57 @@ func TestHistory(t *testing.T) {
 	f.wantCode(CodeInvalidParam, "m", "getMessageList", map[string]any{"conversationID": "C2Cbob"})
 	f.wantCode(CodeInvalidParam, "m", "getMessageList", map[string]any{"conversationID": "GROUP" + pub, "nextReqMessageID": "zz"})
 	f.wantCode(CodeNoPermission, "x", "syncMessages", map[string]any{"groupID": pub})
+}
+
+// raceStore sends a chat message into the group just before the commit
+// of a join it is armed for: a message that lands between the join's
+// decision and its commit.
+type raceStore struct {
+	*MemoryStore
+	armed atomic.Bool
+}
+
+func (r *raceStore) Commit(ctx context.Context, c *Change) error {
+	if len(c.Put) > 0 && r.armed.CompareAndSwap(true, false) {
+		m := chat(c.GroupID, "o", "", "before the join", time.Now().Unix())
+		if _, _, err := r.MemoryStore.Append(ctx, m, c.Version, false, Retention{}); err != nil {
+			return err
+		}
+	}
+	return r.MemoryStore.Commit(ctx, c)
+}
+
+// A new member of a group whose new members read from their join (not a
+// ChatRoom) reads from the join tip on: not a message committed while
+// its join was being decided (the JoinSeq is the tip's, set by the
+// commit), whether it joined or was invited.
+func TestNewMemberReadsFromItsJoinTip(t *testing.T) {
+	st := &raceStore{MemoryStore: NewMemoryStore()}
+	f := newFixture(t, st, Options{})
+	pub := f.create("o", Public, nil)
+	work := f.create("o", Private, nil)
+	for _, tc := range []struct{ group, user, op string }{
+		{pub, "m", "joinGroup"},
+		{work, "w", "addGroupMember"},
+	} {
+		f.ok("o", "sendMessage", map[string]any{"to": tc.group, "type": TextElem, "payload": map[string]any{"text": "old"}})
+		st.armed.Store(true)
+		if tc.op == "joinGroup" {
+			f.ok(tc.user, "joinGroup", map[string]any{"groupID": tc.group})
+		} else {
+			f.ok("o", "addGroupMember", map[string]any{"groupID": tc.group, "userIDList": []string{tc.user}})
+		}
+		r, _ := f.ok(tc.user, "getMessageList", map[string]any{"conversationID": "GROUP" + tc.group, "count": 50})
+		var got []string
+		for _, m := range r["messageList"].([]any) {
+			msg := m.(map[string]any)
+			got = append(got, msg["type"].(string))
+			if p, ok := msg["payload"].(map[string]any); ok && p["text"] != nil {
+				t.Errorf("%s: the new member reads %q, sent before it joined", tc.op, p["text"])
+			}
+		}
+		if len(got) != 1 || got[0] != GroupTipElem {
+			t.Errorf("%s: the new member reads %v, want only its join tip", tc.op, got)
+		}
+	}
 }

@@ -126,7 +126,7 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 	}
 	now := s.now()
 	rec := g.clone()
-	m := &Member{UserID: userID, Role: RoleMember, JoinTime: now, JoinSeq: g.Seq + 1, MuteUntil: rec.takeMute(userID, now)}
+	m := &Member{UserID: userID, Role: RoleMember, JoinTime: now, JoinSeq: JoinSeqAtTip, MuteUntil: rec.takeMute(userID, now)}
 	tip := newTip(g, now, TipPayload{OperatorID: operator, OperationType: TipJoin, UserIDList: []string{userID}})
 	ch := &Change{GroupID: g.ID, Version: g.Version, Put: []*Member{m}, Tips: []*Message{tip}, Keep: s.opts.History}
 	if len(rec.Mutes) != len(g.Mutes) {

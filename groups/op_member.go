@@ -184,7 +184,7 @@ func (s *Service) add(ctx context.Context, c Caller, groupID string, ids []strin
 			s.releaseAll(ctx, g, added)
 			return Outcome{}, err
 		}
-		added = append(added, &Member{UserID: id, Role: RoleMember, JoinTime: now, JoinSeq: g.Seq + 1})
+		added = append(added, &Member{UserID: id, Role: RoleMember, JoinTime: now, JoinSeq: JoinSeqAtTip})
 	}
 	if g.MemberNum+len(added) > g.MaxMemberNum {
 		s.releaseAll(ctx, g, added)

@@ -2,6 +2,8 @@ package groups
 
 import (
 	"context"
+	"errors"
+	"math"
 	"time"
 )
 
@@ -41,7 +43,10 @@ type Store interface {
 	// (0 with c.Create: the group must not exist, else ErrExists). Tips in
 	// c.Tips each take the group's next sequence, in order, and are stored
 	// in its history unless c.Group is live; their Sequence and ID are set
-	// on return.
+	// on return. A member in c.Put with JoinSeq JoinSeqAtTip is stored
+	// with the sequence of the first tip (the join's own: a message
+	// committed between the decision and the commit is not the new
+	// member's to read), also set on return; such a Change needs a tip.
 	Commit(ctx context.Context, c *Change) error
 	// Recent returns the last snapshot this store read of groupID with
 	// the member record and the profile of userID (Read with memberIDs
@@ -120,6 +125,10 @@ func (s *Snapshot) clone() *Snapshot {
 	return cp
 }
 
+// JoinSeqAtTip, as a new member's JoinSeq, asks Store.Commit for the
+// sequence of the change's first tip.
+const JoinSeqAtTip = math.MaxUint64
+
 // Change is one atomic change of a group, applied by Store.Commit.
 type Change struct {
 	GroupID string
@@ -156,3 +165,17 @@ const (
 	NoticeMaxAge      = 30 * 24 * time.Hour
 	ApplicationMaxAge = 7 * 24 * time.Hour
 )
+
+// checkJoinAtTip refuses a Change that asks for the first tip's sequence
+// as a JoinSeq but has no tip.
+func checkJoinAtTip(c *Change) error {
+	if len(c.Tips) > 0 {
+		return nil
+	}
+	for _, m := range c.Put {
+		if m.JoinSeq == JoinSeqAtTip {
+			return errors.New("failed to commit group: a JoinSeqAtTip member needs a tip in the change")
+		}
+	}
+	return nil
+}

@@ -153,6 +153,10 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 	if g.rec != nil {
 		live = g.rec.Type.Live()
 	}
+	if err := checkJoinAtTip(c); err != nil {
+		return err
+	}
+	first := s.seqs[c.GroupID] + 1 // the first tip's, if any
 	for _, t := range c.Tips {
 		s.seqs[c.GroupID]++
 		seq := s.seqs[c.GroupID]
@@ -174,6 +178,9 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 		delete(g.members, u)
 	}
 	for _, m := range c.Put {
+		if m.JoinSeq == JoinSeqAtTip {
+			m.JoinSeq = first
+		}
 		g.members[m.UserID] = cloneMember(m)
 	}
 	for _, a := range c.DelApps {

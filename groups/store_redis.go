@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/hex"
@@ -368,6 +369,11 @@ func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
 			t.ID = groupMessageID(c.GroupID, t.Sequence)
 		}
 	}
+	for _, m := range c.Put {
+		if m.JoinSeq == JoinSeqAtTip {
+			m.JoinSeq = first
+		}
+	}
 	return nil
 }
 
@@ -375,6 +381,9 @@ func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
 func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
 	if c.Create && c.Group == nil {
 		return nil, errors.New("failed to commit group: a new group needs a record")
+	}
+	if err := checkJoinAtTip(c); err != nil {
+		return nil, err
 	}
 	rec, live := "", false
 	if c.Group != nil {
@@ -399,9 +408,20 @@ func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
 		args = append(args, last.Time, last.From, messageForShow(last))
 	}
 	args = appendStrings(args, c.Del)
+	n := len(args)
 	args, err := appendRecords(args, c.Put, func(m *Member) string { return m.UserID })
 	if err != nil {
 		return nil, err
+	}
+	for i, m := range c.Put {
+		if m.JoinSeq == JoinSeqAtTip { // commit.lua stamps the first tip's sequence at the NUL
+			j := n + 2 + 2*i // after the count: (userID, JSON) pairs
+			rec := args[j].([]byte)
+			if !bytes.Contains(rec, joinAtTipJSON) {
+				return nil, fmt.Errorf("failed to encode member %s: no joinSeq to stamp", m.UserID)
+			}
+			args[j] = bytes.Replace(rec, joinAtTipJSON, joinAtTipMark, 1)
+		}
 	}
 	args = appendStrings(args, c.DelApps)
 	return appendRecords(args, c.PutApps, func(a *Application) string { return a.Applicant })
@@ -712,6 +732,13 @@ func appendStrings(args []any, list []string) []any {
 	}
 	return args
 }
+
+// joinAtTipJSON is how a Member's JoinSeqAtTip encodes; joinAtTipMark
+// what commit.lua replaces with the first tip's sequence.
+var (
+	joinAtTipJSON = []byte(`"joinSeq":` + strconv.FormatUint(JoinSeqAtTip, 10))
+	joinAtTipMark = []byte("\"joinSeq\":\x00")
+)
 
 // appendRecords appends a counted list of (key, JSON) pairs to script args.
 func appendRecords[T any](args []any, list []*T, key func(*T) string) ([]any, error) {

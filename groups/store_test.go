@@ -74,6 +74,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Delete", testDelete},
 		{"AppendRecent", testAppendRecent},
 		{"Members", testMembers},
+		{"JoinSeqAtTip", testJoinSeqAtTip},
 		{"Read", testRead},
 		{"Applications", testApplications},
 		{"MessageRanges", testMessageRanges},
@@ -466,6 +467,37 @@ func testMembers(c *storeCase) {
 	}
 	if m, err := c.st.Members(c.ctx, "g", nil); err != nil || len(m) != 0 {
 		c.t.Errorf("Members of nobody: %v, %v", m, err)
+	}
+}
+
+// A member put with JoinSeqAtTip gets the sequence of the change's first
+// tip, whatever was sent since the decision; without a tip the change is
+// refused and changes nothing.
+func testJoinSeqAtTip(c *storeCase) {
+	c.create("g", Public, "a")
+	v := c.group("g").Version
+	c.send(chat("g", "a", "", "sent after the decision", c.unix()), week)  // sequence 1
+	plain := &Member{UserID: "b", Role: RoleMember, JoinSeq: JoinSeqAtTip} // joinSeq is its last field
+	full := &Member{UserID: "c", Role: RoleMember, JoinSeq: JoinSeqAtTip, NameCard: "card", MuteUntil: 9,
+		Custom: map[string]string{"joinSeq": "x"}}
+	t1, t2 := tip("g", "b", c.unix()), tip("g", "c", c.unix())
+	if err := c.st.Commit(c.ctx, &Change{GroupID: "g", Version: v, Put: []*Member{plain, full}, Tips: []*Message{t1, t2}, Keep: week}); err != nil {
+		c.t.Fatal(err)
+	}
+	if t1.Sequence != 2 || plain.JoinSeq != 2 || full.JoinSeq != 2 {
+		c.t.Errorf("tip %d, joinSeq set on return %d and %d; want 2", t1.Sequence, plain.JoinSeq, full.JoinSeq)
+	}
+	got, err := c.st.Members(c.ctx, "g", []string{"b", "c"})
+	if err != nil || !reflect.DeepEqual(got["b"], plain) || !reflect.DeepEqual(got["c"], full) {
+		c.t.Errorf("stored %+v %+v (%v), want %+v %+v", got["b"], got["c"], err, plain, full)
+	}
+	v = c.group("g").Version
+	bad := &Member{UserID: "d", Role: RoleMember, JoinSeq: JoinSeqAtTip}
+	if err := c.st.Commit(c.ctx, &Change{GroupID: "g", Version: v, Put: []*Member{bad}}); err == nil {
+		c.t.Error("a JoinSeqAtTip member without a tip was committed")
+	}
+	if m, _ := c.st.Members(c.ctx, "g", []string{"d"}); len(m) != 0 || c.group("g").Version != v {
+		c.t.Errorf("the refused change left %v, version %d (was %d)", m, c.group("g").Version, v)
 	}
 }
 
