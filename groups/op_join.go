@@ -80,34 +80,65 @@ func (s *Service) joinAnonymous(ctx context.Context, c Caller, r *joinRequest) (
 	return s.joinLive(ctx, c, g)
 }
 
+// join decides first on the caller's kept snapshot of the group (the one
+// its last join or quit left, Store.RecentMember): a join decided on it
+// stands only once it is committed, which the version guarantees is on
+// the group as it is; any other outcome is decided again on a fresh read.
 func (s *Service) join(ctx context.Context, c Caller, r *joinRequest) (Outcome, error) {
-	g, a, err := s.load(ctx, OpJoinGroup, r.GroupID, c.UserID, func(g *Group) error {
+	if snap := s.store.RecentMember(r.GroupID, c.UserID); snap != nil && !snap.Group.Type.Live() {
+		if out, committed, err := s.joinOn(ctx, c, r, snap, true); committed {
+			return out, err
+		}
+	}
+	snap, err := s.snapshot(ctx, r.GroupID, c.UserID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, _, err := s.joinOn(ctx, c, r, snap, false)
+	return out, err
+}
+
+// joinOn is join decided on snap; kept: snap may be out of date, so only
+// a join that commits goes ahead (no application, no reply without a
+// commit). committed reports a commit.
+func (s *Service) joinOn(ctx context.Context, c Caller, r *joinRequest, snap *Snapshot, kept bool) (out Outcome, committed bool, err error) {
+	g, a, err := s.decideOn(ctx, OpJoinGroup, snap, c.UserID, func(g *Group) error {
 		if r.Type != "" && r.Type != g.Type {
 			return errParam("type: group %s is %s, not %s", g.ID, g.Type, r.Type)
 		}
 		return nil
 	})
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, false, err
 	}
 	if g.Type.Live() {
-		return s.joinLive(ctx, c, g)
+		out, err := s.joinLive(ctx, c, g)
+		return out, false, err
 	}
+	g = g.clone() // admit edits it; snap may be shared
 	if a.member != nil {
-		return Outcome{Reply: JoinReply{Status: AlreadyInGroup, Group: memberView(g, a.member, nil)}}, nil
+		if kept {
+			return Outcome{}, false, nil
+		}
+		s.store.KeepMember(c.UserID, snap)
+		return Outcome{Reply: JoinReply{Status: AlreadyInGroup, Group: memberView(g, a.member, nil)}}, false, nil
 	}
-	switch g.JoinOption {
-	case DisableApply:
-		return Outcome{}, errNoPermission("joinGroup: group %s does not accept applications", g.ID)
-	case NeedPermission:
-		return s.apply(ctx, g, c.UserID, r.ApplyMessage)
+	switch {
+	case g.JoinOption == DisableApply:
+		return Outcome{}, false, errNoPermission("joinGroup: group %s does not accept applications", g.ID)
+	case g.JoinOption == NeedPermission && kept:
+		return Outcome{}, false, nil
+	case g.JoinOption == NeedPermission:
+		out, err := s.apply(ctx, g, c.UserID, r.ApplyMessage)
+		return out, err == nil, err
 	}
 	m, tip, err := s.admit(ctx, g, c.UserID, c.UserID, OpJoinGroup)
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, false, err
 	}
+	s.keepAfter(g, c.UserID, m)
 	return Outcome{Reply: JoinReply{Status: JoinedSuccess, Group: memberView(g, m, nil)},
-		Events: joinedEvents(g, tip, c.UserID)}, nil
+		Events: joinedEvents(g, tip, c.UserID)}, true, nil
 }
 
 // admit makes userID a member of g (by operator: itself, or the admin who
@@ -140,6 +171,9 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 			s.releaseAll(ctx, g, []*Member{m})
 		}
 		return nil, nil, err // on a conflict the retry decides again; the slot stays reserved
+	}
+	if ch.Group != nil {
+		g.Mutes = rec.Mutes // g is the committed group from here on
 	}
 	g.MemberNum++
 	g.Seq = tip.Sequence
@@ -206,28 +240,41 @@ func opQuitGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage
 	return retry(ctx, func() (Outcome, error) { return s.quit(ctx, c, r.GroupID) })
 }
 
+// quit decides first on the caller's kept snapshot, like join.
 func (s *Service) quit(ctx context.Context, c Caller, groupID string) (Outcome, error) {
+	if snap := s.store.RecentMember(groupID, c.UserID); snap != nil && !snap.Group.Type.Live() {
+		if out, committed, err := s.quitOn(ctx, c, snap); committed {
+			return out, err
+		}
+	}
 	snap, err := s.snapshot(ctx, groupID, c.UserID)
 	if err != nil {
 		return Outcome{}, err
 	}
-	g := snap.Group
-	if g.Type.Live() {
-		return s.quitLive(ctx, c, g)
+	if snap.Group.Type.Live() {
+		return s.quitLive(ctx, c, snap.Group)
 	}
+	out, _, err := s.quitOn(ctx, c, snap)
+	return out, err
+}
+
+// quitOn is quit decided on snap, a group that is not live. committed
+// reports a commit.
+func (s *Service) quitOn(ctx context.Context, c Caller, snap *Snapshot) (out Outcome, committed bool, err error) {
+	g := snap.Group
 	a, err := s.actorOf(ctx, g, c.UserID, snap.Members[c.UserID])
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, false, err
 	}
 	if a.member == nil {
-		return Outcome{}, errNoPermission("quitGroup: you are not a member of group %s", g.ID)
+		return Outcome{}, false, errNoPermission("quitGroup: you are not a member of group %s", g.ID)
 	}
 	now := s.now()
 	rec := g.clone()
 	changed := rec.keepMute(c.UserID, a.member.MuteUntil, now)
 	if a.member.Role == RoleOwner {
 		if g.Type != Private {
-			return Outcome{}, Errorf(CodeOwnerCannotQuit, "quitGroup: the owner may not quit a %s group; transfer it or dismiss it", g.Type)
+			return Outcome{}, false, Errorf(CodeOwnerCannotQuit, "quitGroup: the owner may not quit a %s group; transfer it or dismiss it", g.Type)
 		}
 		rec.OwnerID = "" // a Work group becomes ownerless
 		changed = true
@@ -238,12 +285,15 @@ func (s *Service) quit(ctx context.Context, c Caller, groupID string) (Outcome, 
 		ch.Group = rec
 	}
 	if err := s.store.Commit(ctx, ch); err != nil {
-		return Outcome{}, err
+		return Outcome{}, false, err
 	}
+	rec.MemberNum--
+	rec.Seq, rec.Last = tip.Sequence, lastOf(tip)
+	s.keepAfter(rec, c.UserID, nil)
 	s.release(ctx, c.UserID, g.ID)
 	events := []Event{deliverGroup(tip, c.UserID), {Kind: Unsubscribe, GroupID: g.ID, UserIDs: []string{c.UserID}}}
 	events = append(events, s.notify(ctx, g, c.UserID, NoticeQuit, "", c.UserID)...)
-	return Outcome{Reply: groupIDRequest{GroupID: g.ID}, Events: events}, nil
+	return Outcome{Reply: groupIDRequest{GroupID: g.ID}, Events: events}, true, nil
 }
 
 // release frees a user's group slot after the group commit removed it.

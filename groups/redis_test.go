@@ -235,8 +235,15 @@ func TestRedisRoundTrips(t *testing.T) {
 		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 1},
 		// a first message: read and append
 		{"u1", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 2},
-		// read, commit, release the slot and store the quit notice
-		{"u1", "quitGroup", map[string]any{"groupID": id}, 4},
+		// on the snapshot the join kept: commit, release the slot, store
+		// the quit notice
+		{"u1", "quitGroup", map[string]any{"groupID": id}, 3},
+		// on the snapshot the quit kept: reserve the slot, commit
+		{"u1", "joinGroup", map[string]any{"groupID": id}, 2},
+		// the group changed meanwhile (u2 joined): the commit on the kept
+		// snapshot is refused, then read, commit, release, notice
+		{"u2", "joinGroup", map[string]any{"groupID": id}, 3},
+		{"u1", "quitGroup", map[string]any{"groupID": id}, 5},
 	}
 	for _, tt := range tests {
 		before := rt.n.Load()
@@ -355,4 +362,70 @@ func TestRedisRecentSnapshotAcrossNodes(t *testing.T) {
 	if _, code := send("re-created"); code != CodeNoPermission {
 		t.Errorf("send to the re-created group the sender is not in: code %d, want %d", code, CodeNoPermission)
 	}
+}
+
+// Joins and quits decided on the snapshot a node kept from the user's
+// last join or quit go through without a read, yet every change made on
+// another node since is in force at once: a kick, a join option, a full
+// group, a dismissal and a re-creation under the same ID.
+func TestRedisKeptMemberSnapshotAcrossNodes(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	a := newFixture(t, NewRedisStore(rdb, prefix), Options{})
+	b := newFixture(t, NewRedisStore(rdb, prefix), Options{})
+	id := a.create("owner", Public, map[string]any{"groupID": "kept", "maxMemberNum": 3})
+	g := map[string]any{"groupID": id}
+	status := func(f *fixture, user string) string {
+		t.Helper()
+		r, _ := f.ok(user, "joinGroup", g)
+		return r["status"].(string)
+	}
+	if st := status(a, "u"); st != JoinedSuccess {
+		t.Fatalf("first join: %s", st)
+	}
+	a.ok("u", "quitGroup", g)
+	// messages do not change the version: the join's reply still shows
+	// them (the sequence comes from the commit, not the snapshot)
+	for range 2 {
+		b.ok("owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}})
+	}
+	r, _ := a.ok("u", "joinGroup", g)
+	view := r["group"].(map[string]any)
+	last := view["lastMessage"].(map[string]any)
+	if r["status"] != JoinedSuccess || last["lastSequence"] != 5.0 || view["nextMessageSeq"] != 6.0 || view["memberCount"] != 2.0 {
+		t.Fatalf("join on the kept snapshot: %v", r)
+	}
+	// kicked on B: A's kept snapshot says member, the quit must say not
+	b.ok("owner", "deleteGroupMember", map[string]any{"groupID": id, "userIDList": []string{"u"}})
+	a.wantCode(CodeNoPermission, "u", "quitGroup", g)
+	// the join option changed on B: an application, not a join
+	b.ok("owner", "updateGroupProfile", map[string]any{"groupID": id, "joinOption": NeedPermission})
+	if st := status(a, "u"); st != WaitAdminApproval {
+		t.Errorf("join after NeedPermission on the other node: %s", st)
+	}
+	b.ok("owner", "updateGroupProfile", map[string]any{"groupID": id, "joinOption": FreeAccess})
+	if st := status(a, "u"); st != JoinedSuccess {
+		t.Fatalf("join after FreeAccess again: %s", st)
+	}
+	a.ok("u", "quitGroup", g)
+	// full on B (owner, v, w = 3): A's kept snapshot counts 1
+	status(b, "v")
+	status(b, "w")
+	a.wantCode(CodeGroupFull, "u", "joinGroup", g)
+	// dismissed and re-created on B as DisableApply: A's kept snapshot
+	// is of the old group
+	b.ok("owner", "dismissGroup", g)
+	b.create("owner", Public, map[string]any{"groupID": id, "joinOption": DisableApply})
+	a.wantCode(CodeNoPermission, "u", "joinGroup", g)
+	// and the member count it keeps after its own commits is right
+	b.ok("owner", "updateGroupProfile", map[string]any{"groupID": id, "joinOption": FreeAccess, "maxMemberNum": 2})
+	if st := status(a, "u"); st != JoinedSuccess {
+		t.Fatalf("join of the re-created group: %s", st)
+	}
+	a.ok("u", "quitGroup", g)
+	if st := status(a, "u"); st != JoinedSuccess {
+		t.Fatalf("rejoin on the kept snapshot: %s", st)
+	}
+	a.ok("u", "quitGroup", g)
+	status(b, "v") // owner + v = 2 = full; A's kept snapshot counts 1
+	a.wantCode(CodeGroupFull, "u", "joinGroup", g)
 }

@@ -330,16 +330,37 @@ func (s *Service) loadWith(ctx context.Context, op Op, groupID, userID string, p
 	if err != nil {
 		return nil, actor{}, nil, err
 	}
+	g, a, err := s.decideOn(ctx, op, snap, userID, typeParams, targets...)
+	return g, a, snap, err
+}
+
+// decideOn is load's decision on a snapshot it has: the caller as actor
+// and the group-level rules (steps 3 to 7 of SPEC.md §3).
+func (s *Service) decideOn(ctx context.Context, op Op, snap *Snapshot, userID string, typeParams func(*Group) error, targets ...string) (*Group, actor, error) {
 	g := snap.Group
 	a, err := s.actorOf(ctx, g, userID, snap.Members[userID])
 	if err != nil {
-		return nil, actor{}, nil, err
+		return nil, actor{}, err
 	}
 	var tp func() error
 	if typeParams != nil {
 		tp = func() error { return typeParams(g) }
 	}
-	return g, a, snap, authorize(op, g, a, tp, targets...)
+	return g, a, authorize(op, g, a, tp, targets...)
+}
+
+// keepAfter keeps, for userID's next join or quit, the group as c left
+// it: g (already edited to the committed record, member count, sequence
+// and last message) at the next version, with userID's record m (nil: no
+// longer a member).
+func (s *Service) keepAfter(g *Group, userID string, m *Member) {
+	post := g.clone()
+	post.Version++
+	snap := &Snapshot{Group: post, Members: map[string]*Member{}}
+	if m != nil {
+		snap.Members[userID] = m
+	}
+	s.store.KeepMember(userID, snap)
 }
 
 // notify stores a system notice for each user and returns the events that

@@ -40,7 +40,8 @@ type Store interface {
 	// AllMembers reads every member record of a group, in no order.
 	AllMembers(ctx context.Context, groupID string) ([]*Member, error)
 	// Commit applies c atomically if the group's version is c.Version
-	// (0 with c.Create: the group must not exist, else ErrExists). Tips in
+	// (0 with c.Create: the group must not exist, else ErrExists), and
+	// the version goes up by one. Tips in
 	// c.Tips each take the group's next sequence, in order, and are stored
 	// in its history unless c.Group is live; their Sequence and ID are set
 	// on return. A member in c.Put with JoinSeq JoinSeqAtTip is stored
@@ -56,6 +57,16 @@ type Store interface {
 	// date: decide on it only to AppendRecent, which stores nothing
 	// unless it is still current.
 	Recent(groupID, userID string) *Snapshot
+	// RecentMember returns the snapshot of groupID with userID's member
+	// record (or none) that KeepMember last kept, without a round trip;
+	// nil when there is none. Shared: read it, never change it. It may be
+	// out of date: decide on it only for a Commit, which refuses it then
+	// (the version).
+	RecentMember(groupID, userID string) *Snapshot
+	// KeepMember keeps snap, which the caller knows to be the group at
+	// snap.Group.Version with userID's member record (absent: not a
+	// member), for RecentMember. A store may keep nothing.
+	KeepMember(userID string, snap *Snapshot)
 	// AppendRecent is Append on the condition that nothing the snapshot
 	// holds of the sender has changed: the group's version (so the group
 	// and every member record) and the sender's profile; else ErrConflict.

@@ -200,6 +200,12 @@ func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
 // no snapshots.
 func (s *MemoryStore) Recent(string, string) *Snapshot { return nil }
 
+// RecentMember implements Store: none kept (see Recent).
+func (s *MemoryStore) RecentMember(string, string) *Snapshot { return nil }
+
+// KeepMember implements Store: keeps nothing.
+func (s *MemoryStore) KeepMember(string, *Snapshot) {}
+
 // Append implements Store.
 func (s *MemoryStore) Append(_ context.Context, m *Message, version uint64, live bool, keep Retention) (*Message, bool, error) {
 	s.mu.Lock()

@@ -55,13 +55,14 @@ var (
 //	P:{u:<id>}:notices  list of system notices, oldest first
 //	P:{u:<id>}:profile  Profile JSON
 type RedisStore struct {
-	rdb    redis.UniversalClient
-	batch  *batcher // requests of concurrent operations share pipelines
-	recs   *recCache[Group]
-	mems   *recCache[Member]
-	recent *recentSnaps // nil on a Cluster
-	prefix string
-	now    func() time.Time // retention and idempotency clock; tests move it
+	rdb     redis.UniversalClient
+	batch   *batcher // requests of concurrent operations share pipelines
+	recs    *recCache[Group]
+	mems    *recCache[Member]
+	recent  *recentSnaps // senders' snapshots (Recent); nil on a Cluster
+	members *recentSnaps // members' snapshots (RecentMember)
+	prefix  string
+	now     func() time.Time // retention and idempotency clock; tests move it
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -75,7 +76,8 @@ func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
 	if _, cluster := rdb.(*redis.ClusterClient); !cluster {
 		recent = &recentSnaps{size: 16384}
 	}
-	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), recs: recs, mems: mems, recent: recent, prefix: prefix, now: time.Now}
+	return &RedisStore{rdb: rdb, batch: newBatcher(rdb), recs: recs, mems: mems, recent: recent,
+		members: &recentSnaps{size: 16384}, prefix: prefix, now: time.Now}
 }
 
 // groupKey is a key of a group. Redis Cluster hashes the text between the
@@ -189,6 +191,16 @@ func (s *RedisStore) Read(ctx context.Context, groupID string, memberIDs, profil
 // AppendRecent).
 func (s *RedisStore) Recent(groupID, userID string) *Snapshot {
 	return s.recent.get(groupID, userID)
+}
+
+// RecentMember implements Store.
+func (s *RedisStore) RecentMember(groupID, userID string) *Snapshot {
+	return s.members.get(groupID, userID)
+}
+
+// KeepMember implements Store (on a Cluster too: no profile is involved).
+func (s *RedisStore) KeepMember(userID string, snap *Snapshot) {
+	s.members.put(snap.Group.ID, userID, snap)
 }
 
 // recentSnaps keeps, per group and user, the last snapshot Read took of
