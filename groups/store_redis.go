@@ -31,11 +31,14 @@ var (
 	reserveLua string
 	//go:embed read.lua
 	readLua string
+	//go:embed notice.lua
+	noticeLua string
 
 	commitScript  = redis.NewScript(historyLua + commitLua)
 	appendScript  = redis.NewScript(historyLua + appendLua)
 	reserveScript = redis.NewScript(reserveLua)
 	readScript    = redis.NewScript(readLua)
+	noticeScript  = redis.NewScript(noticeLua)
 )
 
 // RedisStore is the Store on Redis (standalone, Sentinel or Cluster). Every
@@ -606,13 +609,7 @@ func (s *RedisStore) AppendNotice(ctx context.Context, userID string, m *Message
 		return fmt.Errorf("failed to encode notice: %w", err)
 	}
 	key := s.userKey(userID, "notices")
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.RPush(ctx, key, b)
-		p.LTrim(ctx, key, -NoticeKeep, -1)
-		p.PExpire(ctx, key, NoticeMaxAge)
-		return nil
-	})
-	if err != nil {
+	if err := s.eval(ctx, noticeScript, []string{key}, b, NoticeKeep, NoticeMaxAge.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("failed to store notice: %w", err)
 	}
 	return nil
