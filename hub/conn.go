@@ -20,3 +20,13 @@ type Conn interface {
 	// It is called at most once, from the writer goroutine.
 	Close(code int, reason string) error
 }
+
+// Corker is a Conn that can hold its writes back: after Cork, Writes are
+// gathered, and Uncork sends them to the transport at once. The writer
+// corks every batch of two or more items. Both are called from the
+// writer goroutine only; Uncork is bounded by the write timeout like
+// Write.
+type Corker interface {
+	Cork()
+	Uncork() error
+}

@@ -38,7 +38,7 @@ func (s *Session) enqueue(its ...item) {
 	}
 	// The writer is only asleep (or about to be) when the queue is empty,
 	// so only that transition needs a wake-up.
-	wake := len(s.items) == 0
+	wake := len(s.items) == 0 && s.held == 0 // a held writer is woken by Release
 	s.items = append(s.items, its...)
 	s.qmu.Unlock()
 	if wake {
@@ -60,8 +60,8 @@ func (s *Session) take(spent []item) (batch []item, ok bool) {
 	if s.state >= stateAborted {
 		return nil, false
 	}
-	if len(s.items) == 0 {
-		return nil, true // keep the empty queue's capacity where it is
+	if len(s.items) == 0 || (s.held > 0 && s.state == stateOpen) {
+		return nil, true // keep the empty queue's capacity where it is; Release wakes the writer
 	}
 	batch = s.items
 	s.items, s.spare = s.spare, nil

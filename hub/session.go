@@ -37,6 +37,7 @@ type Session struct {
 	spare      []item        // the writer's last batch, emptied: the next queue
 	notify     chan struct{} // 1-buffered: wakes the writer when items or state change
 	state      state
+	held       int    // Hold calls not yet Released: the writer waits while open
 	code       int    // the close code, 0 until Close or CloseNow
 	reason     string // the close reason
 	peerGone   bool   // Unregister: do not call Conn.Close
@@ -77,6 +78,27 @@ func (s *Session) UserID() string {
 // Close or CloseNow, Send drops frame.
 func (s *Session) Send(frame []byte) {
 	s.enqueue(item{b: frame, kind: kindFrame})
+}
+
+// Hold makes the writer leave what is queued from now on until the
+// matching Release, so a request's own pushes and its reply, queued in
+// between, go out in one batch (one send, with a Corker conn). Every
+// Hold needs its Release; a Close or CloseNow does not wait for it.
+func (s *Session) Hold() {
+	s.qmu.Lock()
+	s.held++
+	s.qmu.Unlock()
+}
+
+// Release ends a Hold.
+func (s *Session) Release() {
+	s.qmu.Lock()
+	s.held--
+	wake := s.held == 0 && len(s.items) > 0
+	s.qmu.Unlock()
+	if wake {
+		s.wake()
+	}
 }
 
 // Close closes the session gracefully: frames queued before it are

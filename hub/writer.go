@@ -47,6 +47,14 @@ func (s *Session) run() {
 // process writes one batch in order, coalescing consecutive elements into
 // onMessageReceived frames. closing reports a close marker.
 func (s *Session) process(batch []item) (closing bool, err error) {
+	if ck, ok := s.conn.(Corker); ok && len(batch) > 1 {
+		ck.Cork()
+		defer func() {
+			if uerr := s.uncork(ck); err == nil {
+				err = uerr
+			}
+		}()
+	}
 	c := coalescer{h: s.h}
 	defer c.release()
 	for i := range batch {
@@ -88,10 +96,23 @@ func (s *Session) flush(c *coalescer) error {
 
 // write writes one frame under the write timeout.
 func (s *Session) write(p []byte) error {
+	err := s.guarded(func() error { return s.conn.Write(p) })
+	if err == nil {
+		s.h.m.wrote(len(p))
+	}
+	return err
+}
+
+// uncork sends what a corked batch wrote, under the write timeout.
+func (s *Session) uncork(ck Corker) error { return s.guarded(ck.Uncork) }
+
+// guarded runs a write of the transport under the write timeout; an
+// error ends the session.
+func (s *Session) guarded(write func() error) error {
 	if !s.guard.arm(s.h.opts.WriteTimeout) {
 		return errAborted
 	}
-	err := s.conn.Write(p)
+	err := write()
 	s.guard.disarm()
 	if err != nil {
 		if s.guard.cancelled() {
@@ -101,7 +122,6 @@ func (s *Session) write(p []byte) error {
 		s.h.log.Debug("session write failed", "conn_id", s.id, "user_id", s.UserID(), "err", err)
 		return err
 	}
-	s.h.m.wrote(len(p))
 	return nil
 }
 

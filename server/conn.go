@@ -8,8 +8,15 @@ import (
 
 // wsConn adapts a coder/websocket connection to hub.Conn.
 type wsConn struct {
-	c *websocket.Conn
+	c    *websocket.Conn
+	cork *corkConn // under c
 }
+
+// Cork implements hub.Corker.
+func (w *wsConn) Cork() { w.cork.Cork() }
+
+// Uncork implements hub.Corker.
+func (w *wsConn) Uncork() error { return w.cork.Uncork() }
 
 // Write writes one text frame. The hub bounds it with Abort, not with a
 // context: coder/websocket arms a context.AfterFunc per write for a

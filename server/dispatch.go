@@ -38,7 +38,12 @@ func (sess *session) handle(ctx context.Context, p []byte) {
 	sess.srv.metrics.request(req.Op, code, time.Since(start).Seconds())
 	// Events first: once a client has the reply, every push the request
 	// caused is queued (to its own sessions too), so its next request
-	// cannot overtake them.
+	// cannot overtake them. This session's own pushes wait for the reply
+	// and leave with it, in one send.
+	if len(events) > 0 {
+		sess.hs.Hold()
+		defer sess.hs.Release()
+	}
 	envs := sess.srv.apply(sess, events)
 	switch {
 	case countsAsBad(code):

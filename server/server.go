@@ -168,7 +168,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, "draining")
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowedOrigins})
+	cw := &corkingWriter{ResponseWriter: w}
+	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowedOrigins})
 	if err != nil {
 		s.log.Debug("websocket upgrade refused", "err", err, "origin", r.Header.Get("Origin"))
 		return // Accept has written the HTTP error (403 for a foreign origin)
@@ -176,7 +177,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	c.SetReadLimit(s.opts.MaxFrameBytes)
-	sess := s.newSession(c)
+	sess := s.newSession(c, cw.conn)
 	sess.run(context.WithoutCancel(r.Context()))
 }
 

@@ -51,12 +51,12 @@ type session struct {
 	limit *bucket
 }
 
-func (s *Server) newSession(c *websocket.Conn) *session {
+func (s *Server) newSession(c *websocket.Conn, cork *corkConn) *session {
 	sess := &session{srv: s, ws: c}
 	if s.opts.RateLimit > 0 {
 		sess.limit = newBucket(s.opts.RateLimit, max(s.opts.RateBurst, 1), time.Now())
 	}
-	sess.hs = s.hub.Register(&wsConn{c: c})
+	sess.hs = s.hub.Register(&wsConn{c: c, cork: cork})
 	s.metrics.connections.Inc()
 	s.mu.Lock()
 	s.sessions[sess.hs.ID()] = sess
