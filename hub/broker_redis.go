@@ -59,7 +59,8 @@ type RedisBroker struct {
 	dirty   chan struct{}        // wakes Run to apply Listen changes
 
 	pub       publisher
-	unbatched bool // one round trip per Publish (benchmarks compare)
+	posts     chan struct{} // one per PublishAsync call not yet answered
+	unbatched bool          // one round trip per Publish (benchmarks compare)
 }
 
 var _ Broker = (*RedisBroker)(nil)
@@ -78,7 +79,8 @@ func NewRedisBroker(rdb redis.UniversalClient, o RedisBrokerOptions) *RedisBroke
 	if o.OnSubscribed == nil {
 		o.OnSubscribed = func([]string) {}
 	}
-	b := &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1)}
+	b := &RedisBroker{rdb: rdb, opts: o, want: map[string]bool{}, dirty: make(chan struct{}, 1),
+		posts: make(chan struct{}, maxPendingPosts)}
 	b.cluster, _ = rdb.(*redis.ClusterClient)
 	return b
 }

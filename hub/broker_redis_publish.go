@@ -24,11 +24,32 @@ type publisher struct {
 	running bool // a flusher goroutine is draining queue
 }
 
-// publishReq is one Publish waiting for its pipeline.
+// maxPendingPosts bounds the PublishAsync calls whose pipeline has not
+// answered yet: beyond it PublishAsync waits, so a slow Redis slows the
+// requests that publish instead of queueing without limit.
+const maxPendingPosts = 1024
+
+// publishReq is one Publish or PublishAsync waiting for its pipeline.
 type publishReq struct {
 	ctx  context.Context
 	msgs []redisMsg // in order
-	done chan error // gets the outcome once
+	done chan error // Publish: gets the outcome once
+	// PublishAsync: then gets the outcome instead, in the flusher, once
+	// the buffers of msgs are recycled.
+	then func(error)
+	bufs []*[]byte
+	b    *RedisBroker
+}
+
+// finish hands r its outcome.
+func (r *publishReq) finish(err error) {
+	if r.then == nil {
+		r.done <- err
+		return
+	}
+	recycle(r.bufs)
+	<-r.b.posts
+	r.then(err)
 }
 
 // redisMsg is one PUBLISH: a Redis channel name and the payload.
@@ -41,16 +62,7 @@ type redisMsg struct {
 // (one round trip per shard for every call queued meanwhile). It returns
 // once Redis accepted every channel's message, or ctx ended.
 func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
-	var msgs []redisMsg
-	bufs := make([]*[]byte, 0, len(out))
-	for _, o := range out {
-		buf := payloads.Get().(*[]byte)
-		*buf = AppendEnvelope((*buf)[:0], o.Env)
-		bufs = append(bufs, buf)
-		for _, c := range o.Channels {
-			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: *buf})
-		}
-	}
+	msgs, bufs := b.encode(out)
 	if len(msgs) == 0 {
 		recycle(bufs)
 		return nil
@@ -65,12 +77,7 @@ func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 		return err
 	}
 	r := &publishReq{ctx: ctx, msgs: msgs, done: make(chan error, 1)}
-	b.pub.mu.Lock()
-	b.pub.queue = append(b.pub.queue, r)
-	start := !b.pub.running
-	b.pub.running = true
-	b.pub.mu.Unlock()
-	if start {
+	if b.pub.enqueue(r) {
 		b.flush(b.pub.take())
 		if b.pub.more() {
 			go b.flushLoop()
@@ -83,6 +90,50 @@ func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 	case <-ctx.Done():
 		return ctx.Err() // the flusher may still send them: not recycled
 	}
+}
+
+// PublishAsync implements AsyncBroker: out goes in the next pipeline,
+// after everything Publish or PublishAsync queued before it, and then
+// gets the outcome from the flusher. It waits only while
+// maxPendingPosts calls are unanswered (or until ctx ends).
+func (b *RedisBroker) PublishAsync(ctx context.Context, out []Outgoing, then func(error)) {
+	msgs, bufs := b.encode(out)
+	if len(msgs) == 0 {
+		recycle(bufs)
+		then(nil)
+		return
+	}
+	select {
+	case b.posts <- struct{}{}:
+	case <-ctx.Done():
+		recycle(bufs)
+		then(ctx.Err())
+		return
+	}
+	r := &publishReq{ctx: context.Background(), msgs: msgs, then: then, bufs: bufs, b: b}
+	if b.unbatched {
+		r.finish(b.publishNow(r.ctx, msgs))
+		return
+	}
+	if b.pub.enqueue(r) {
+		go b.flushLoop()
+	}
+}
+
+// encode turns out into PUBLISH commands, in order, on payload buffers
+// lent by payloads.
+func (b *RedisBroker) encode(out []Outgoing) ([]redisMsg, []*[]byte) {
+	var msgs []redisMsg
+	bufs := make([]*[]byte, 0, len(out))
+	for _, o := range out {
+		buf := payloads.Get().(*[]byte)
+		*buf = AppendEnvelope((*buf)[:0], o.Env)
+		bufs = append(bufs, buf)
+		for _, c := range o.Channels {
+			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: *buf})
+		}
+	}
+	return msgs, bufs
 }
 
 // payloads lends Publish the buffers of encoded envelopes, for as long
@@ -110,6 +161,17 @@ func (b *RedisBroker) flushLoop() {
 		}
 		b.flush(batch)
 	}
+}
+
+// enqueue queues r and reports whether no flusher is running: the caller
+// is the flusher now.
+func (p *publisher) enqueue(r *publishReq) (start bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = append(p.queue, r)
+	start = !p.running
+	p.running = true
+	return start
 }
 
 // more reports whether requests are queued; if none, the flusher is done.
@@ -152,14 +214,14 @@ func (b *RedisBroker) flush(batch []*publishReq) {
 	live := batch[:0]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.done <- err // its caller is gone: not worth a command
+			r.finish(err) // its caller is gone: not worth a command
 			continue
 		}
 		live = append(live, r)
 	}
 	if len(live) == 1 && len(live[0].msgs) == 1 {
 		r, m := live[0], live[0].msgs[0]
-		r.done <- b.publishCmd(r.ctx, b.rdb, m.channel, m.payload).Err()
+		r.finish(b.publishCmd(r.ctx, b.rdb, m.channel, m.payload).Err())
 		return
 	}
 	if len(live) == 0 {
@@ -183,7 +245,7 @@ func (b *RedisBroker) flush(batch []*publishReq) {
 			}
 			i++
 		}
-		r.done <- err
+		r.finish(err)
 	}
 }
 

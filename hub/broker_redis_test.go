@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -713,5 +715,109 @@ func testRedisBrokerDropsSeen(t *testing.T, e *redisEnv) {
 	a.waitReceived(t, "a/marker")
 	if n := a.received("a/own"); n != 0 {
 		t.Errorf("a seen envelope reached the handler %d times", n)
+	}
+}
+
+// TestRedisBrokerPublishAsyncOrder: PublishAsync and Publish calls of one
+// node, interleaved, arrive in the order made, and every PublishAsync
+// gets its outcome once.
+func TestRedisBrokerPublishAsyncOrder(t *testing.T) { redisEnvs(t, testRedisBrokerPublishAsyncOrder) }
+
+func testRedisBrokerPublishAsyncOrder(t *testing.T, e *redisEnv) {
+	l := startBroker(t, e, "l")
+	p := newTestBroker(t, e, "p")
+	c := GroupChannel("ordered")
+	l.listen(t, c)
+	var want []string
+	var answered, failed atomic.Int64
+	for i := range 300 {
+		id := "p/" + strconv.Itoa(i)
+		want = append(want, id)
+		if i%7 == 3 {
+			p.publish(t, id, c)
+			continue
+		}
+		p.PublishAsync(context.Background(), []Outgoing{{Channels: []string{c}, Env: &Envelope{ID: id, Kind: KindPush}}}, func(err error) {
+			answered.Add(1)
+			if err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	l.waitReceived(t, want[len(want)-1])
+	waitFor(t, "every PublishAsync answered", func() bool { return answered.Load() == 300-43 })
+	if n := failed.Load(); n != 0 {
+		t.Errorf("%d PublishAsync calls failed", n)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !slices.Equal(l.order, want) {
+		t.Errorf("received out of order: %v", l.order)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := answered.Load(); n != 300-43 {
+		t.Errorf("%d answers, want %d", n, 300-43)
+	}
+}
+
+// TestRedisBrokerPublishAsyncBounded: while maxPendingPosts calls are
+// unanswered (Redis does not answer) the next PublishAsync waits, and
+// gives up with its ctx; once Redis fails the pending ones, they get the
+// error and the broker takes calls again.
+func TestRedisBrokerPublishAsyncBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	defer func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	go func() { // a "Redis" that reads and never answers
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, conn) }()
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: 300 * time.Millisecond,
+		MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+	defer rdb.Close()
+	b := NewRedisBroker(rdb, RedisBrokerOptions{Prefix: "bounded", NodeID: "n", Logger: slog.New(slog.DiscardHandler)})
+	b.posts = make(chan struct{}, 2)
+	out := []Outgoing{{Channels: []string{GroupChannel("g")}, Env: &Envelope{ID: "n/1", Kind: KindPush}}}
+	errs := make(chan error, 4)
+	for range 2 {
+		b.PublishAsync(context.Background(), out, func(err error) { errs <- err })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	b.PublishAsync(ctx, out, func(err error) { errs <- err })
+	if err := <-errs; err != context.DeadlineExceeded {
+		t.Fatalf("the call beyond the bound: %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("the call beyond the bound gave up after %v, before its ctx ended", d)
+	}
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Error("a publish Redis never answered succeeded")
+		}
+	}
+	b.PublishAsync(context.Background(), out, func(err error) { errs <- err })
+	if err := <-errs; err == nil {
+		t.Error("a publish Redis never answered succeeded")
 	}
 }

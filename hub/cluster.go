@@ -57,6 +57,17 @@ type Broker interface {
 	SetHandler(f func(*Envelope))
 }
 
+// AsyncBroker is a Broker that can publish without its caller waiting
+// for the outcome.
+type AsyncBroker interface {
+	Broker
+	// PublishAsync is Publish handing the outcome to then instead of
+	// returning it: out goes after everything published before it from
+	// this node, ahead of anything published after it. It may wait while
+	// too many earlier calls are unanswered, or until ctx ends.
+	PublishAsync(ctx context.Context, out []Outgoing, then func(error))
+}
+
 // Outgoing is one envelope and the channels it travels on.
 type Outgoing struct {
 	Channels []string
@@ -88,16 +99,51 @@ func (h *Hub) Send(ctx context.Context, envs ...*Envelope) error {
 		}
 		return nil
 	}
+	out := h.outgoing(envs)
+	start := time.Now()
+	err := h.opts.Broker.Publish(ctx, out)
+	h.m.published(time.Since(start).Seconds())
+	return err
+}
+
+// Post is Send without waiting for the broker: envs are applied here at
+// once and queued for the other nodes in order, after everything this
+// node sent or posted before and ahead of anything it sends or posts
+// after. A failure to publish is logged (the nodes that miss a group's
+// push recover it as a sequence gap). With a broker that cannot publish
+// asynchronously Post is Send.
+func (h *Hub) Post(ctx context.Context, envs ...*Envelope) {
+	if len(envs) == 0 {
+		return
+	}
+	ab, ok := h.opts.Broker.(AsyncBroker)
+	if !ok {
+		if err := h.Send(ctx, envs...); err != nil {
+			h.log.Error("failed to fan out", "group_id", envs[0].GroupID, "envelopes", len(envs), "err", err, "node_id", h.opts.NodeID)
+		}
+		return
+	}
+	out := h.outgoing(envs)
+	start := time.Now()
+	groupID := envs[0].GroupID
+	ab.PublishAsync(ctx, out, func(err error) {
+		h.m.published(time.Since(start).Seconds())
+		if err != nil {
+			h.log.Error("failed to fan out", "group_id", groupID, "envelopes", len(out), "err", err, "node_id", h.opts.NodeID)
+		}
+	})
+}
+
+// outgoing stamps envs, applies them here and returns them as the
+// broker's.
+func (h *Hub) outgoing(envs []*Envelope) []Outgoing {
 	out := make([]Outgoing, len(envs))
 	for i, env := range envs {
 		h.stamp(env)
 		h.apply(env)
 		out[i] = Outgoing{Channels: channels(env), Env: env}
 	}
-	start := time.Now()
-	err := h.opts.Broker.Publish(ctx, out)
-	h.m.published(time.Since(start).Seconds())
-	return err
+	return out
 }
 
 // stamp gives env its node and unique ID and records it as seen.

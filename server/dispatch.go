@@ -37,14 +37,17 @@ func (sess *session) handle(ctx context.Context, p []byte) {
 	code, msg := sess.srv.errorReply(req.Op, err)
 	sess.srv.metrics.request(req.Op, code, time.Since(start).Seconds())
 	// Events first: once a client has the reply, every push the request
-	// caused is queued (to its own sessions too), so its next request
-	// cannot overtake them. This session's own pushes wait for the reply
-	// and leave with it, in one send.
+	// caused is queued (to its own sessions here, and for the other nodes
+	// in this node's ordered publish queue), so its next request cannot
+	// overtake them. The reply does not wait for the broker to confirm:
+	// what it acknowledges is in the store, and a node that misses a
+	// push recovers it as a sequence gap. This session's own pushes wait
+	// for the reply and leave with it, in one send.
 	if len(events) > 0 {
 		sess.hs.Hold()
 		defer sess.hs.Release()
 	}
-	envs := sess.srv.apply(sess, events)
+	envs := sess.srv.post(sess, events)
 	switch {
 	case countsAsBad(code):
 		sess.badFrame(req.ID, code, msg)
@@ -102,14 +105,40 @@ func (s *Server) errorReply(op string, err error) (int, string) {
 }
 
 // apply carries out a groups operation's events, in order, on every node
-// through the hub. from is the session whose request caused them (nil for
-// events that arise outside a request).
+// through the hub, and returns once the broker took them. from is the
+// session whose request caused them (nil for events that arise outside a
+// request).
 func (s *Server) apply(from *session, events []groups.Event) []*hub.Envelope {
-	if len(events) == 0 {
-		return nil
+	envs := s.envelopes(from, events)
+	if len(envs) == 0 {
+		return envs
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	if err := s.hub.Send(ctx, envs...); err != nil {
+		s.log.Error("failed to fan out", "group_id", envs[0].GroupID, "events", len(envs), "err", err, "node_id", s.opts.NodeID)
+	}
+	return envs
+}
+
+// post is apply without waiting for the broker (hub.Post).
+func (s *Server) post(from *session, events []groups.Event) []*hub.Envelope {
+	envs := s.envelopes(from, events)
+	if len(envs) == 0 {
+		return envs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	s.hub.Post(ctx, envs...)
+	return envs
+}
+
+// envelopes turns events into envelopes; the session (un)subscriptions
+// among them take effect on from at once.
+func (s *Server) envelopes(from *session, events []groups.Event) []*hub.Envelope {
+	if len(events) == 0 {
+		return nil
+	}
 	envs := make([]*hub.Envelope, 0, len(events))
 	for _, ev := range events {
 		switch ev.Kind {
@@ -120,9 +149,6 @@ func (s *Server) apply(from *session, events []groups.Event) []*hub.Envelope {
 			continue
 		}
 		envs = append(envs, s.envelope(from, ev))
-	}
-	if err := s.hub.Send(ctx, envs...); err != nil {
-		s.log.Error("failed to fan out", "group_id", events[0].GroupID, "events", len(envs), "err", err, "node_id", s.opts.NodeID)
 	}
 	return envs
 }
