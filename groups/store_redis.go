@@ -673,32 +673,27 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-// storedRest is a Message without the fields messageTemplate writes itself:
-// the shallower fields hide the embedded ones from encoding/json.
-type storedRest struct {
-	*Message
-	Time     *struct{} `json:"time,omitempty"`
-	Sequence *struct{} `json:"sequence,omitempty"`
-	ID       *struct{} `json:"ID,omitempty"`
-}
-
 // messageTemplate encodes m as the store keeps it, {"time":T,"sequence":S,
 // "ID":...,...}, with NUL bytes (which JSON never holds) where the sequence
 // goes, for a script to fill in the sequence it takes. An empty ID becomes
 // groupMessageID(groupID, sequence).
-func messageTemplate(groupID string, m *Message) (string, error) {
-	rest, err := json.Marshal(storedRest{Message: m})
-	if err != nil {
-		return "", fmt.Errorf("failed to encode message: %w", err)
-	}
-	id, _ := json.Marshal(m.ID)
-	if m.ID == "" {
+func messageTemplate(groupID string, m *Message) ([]byte, error) {
+	b := make([]byte, 0, 256+len(m.ID)+len(m.Payload)+len(m.CloudCustomData))
+	b = append(b, `{"time":`...)
+	b = strconv.AppendInt(b, m.Time, 10)
+	b = append(b, ",\"sequence\":\x00,\"ID\":"...)
+	if m.ID != "" {
+		b = appendJSONString(b, m.ID)
+	} else {
 		// groupMessageID ends with the sequence: swap the 0 for the mark.
-		zero, _ := json.Marshal(groupMessageID(groupID, 0))
-		id = append(zero[:len(zero)-2:len(zero)-2], "\x00\""...)
+		b = appendJSONString(b, groupMessageID(groupID, 0))
+		b[len(b)-2] = 0
 	}
-	return `{"time":` + strconv.FormatInt(m.Time, 10) + `,"sequence":` + "\x00" +
-		`,"ID":` + string(id) + "," + string(rest[1:]), nil
+	b, err := m.appendRest(append(b, ','), false)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode message: %w", err)
+	}
+	return b, nil
 }
 
 // ageCut is the Retention's age bound as a Unix second ("" = none):

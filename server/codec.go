@@ -279,7 +279,8 @@ func encodePush(event string, data any) []byte {
 func encodeMessage(m *groups.Message, flow string) []byte {
 	c := *m
 	c.Flow = flow
-	b, err := json.Marshal(&c)
+	n := 320 + len(m.ID) + len(m.Payload) + len(m.Nick) + len(m.NameCard) + len(m.CloudCustomData)
+	b, err := c.AppendJSON(make([]byte, 0, n))
 	if err != nil {
 		panic("server: cannot encode message: " + err.Error())
 	}
