@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -95,7 +96,8 @@ func (b *RedisBroker) Publish(ctx context.Context, out []Outgoing) error {
 // PublishAsync implements AsyncBroker: out goes in the next pipeline,
 // after everything Publish or PublishAsync queued before it, and then
 // gets the outcome from the flusher. It waits only while
-// maxPendingPosts calls are unanswered (or until ctx ends).
+// maxPendingPosts calls are unanswered (until ctx ends, at most
+// maxPostWait).
 func (b *RedisBroker) PublishAsync(ctx context.Context, out []Outgoing, then func(error)) {
 	msgs, bufs := b.encode(out)
 	if len(msgs) == 0 {
@@ -103,11 +105,9 @@ func (b *RedisBroker) PublishAsync(ctx context.Context, out []Outgoing, then fun
 		then(nil)
 		return
 	}
-	select {
-	case b.posts <- struct{}{}:
-	case <-ctx.Done():
+	if err := b.roomForPost(ctx); err != nil {
 		recycle(bufs)
-		then(ctx.Err())
+		then(err)
 		return
 	}
 	r := &publishReq{ctx: context.Background(), msgs: msgs, then: then, bufs: bufs, b: b}
@@ -117,6 +117,29 @@ func (b *RedisBroker) PublishAsync(ctx context.Context, out []Outgoing, then fun
 	}
 	if b.pub.enqueue(r) {
 		go b.flushLoop()
+	}
+}
+
+// maxPostWait bounds a PublishAsync's wait for room in the queue.
+const maxPostWait = 10 * time.Second
+
+// roomForPost takes a place among the unanswered posts. With room it
+// does not look at ctx: an ended request's pushes still go out.
+func (b *RedisBroker) roomForPost(ctx context.Context) error {
+	select {
+	case b.posts <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(maxPostWait)
+	defer t.Stop()
+	select {
+	case b.posts <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("failed to publish: %d publishes unanswered for %v", cap(b.posts), maxPostWait)
 	}
 }
 

@@ -821,3 +821,21 @@ func TestRedisBrokerPublishAsyncBounded(t *testing.T) {
 		t.Error("a publish Redis never answered succeeded")
 	}
 }
+
+// TestRedisBrokerPublishAsyncEndedCtx: with room in the queue a post
+// goes out even when its ctx has ended (a request whose session left).
+func TestRedisBrokerPublishAsyncEndedCtx(t *testing.T) {
+	e := standaloneEnv(t)
+	l := startBroker(t, e, "l")
+	p := newTestBroker(t, e, "p")
+	c := GroupChannel("ended")
+	l.listen(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	errs := make(chan error, 1)
+	p.PublishAsync(ctx, []Outgoing{{Channels: []string{c}, Env: &Envelope{ID: "p/1", Kind: KindPush}}}, func(err error) { errs <- err })
+	if err := <-errs; err != nil {
+		t.Errorf("PublishAsync with an ended ctx and room: %v", err)
+	}
+	l.waitReceived(t, "p/1")
+}

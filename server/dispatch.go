@@ -121,15 +121,15 @@ func (s *Server) apply(from *session, events []groups.Event) []*hub.Envelope {
 	return envs
 }
 
-// post is apply without waiting for the broker (hub.Post).
+// post is apply without waiting for the broker (hub.Post). The pushes
+// of a request whose session has gone meanwhile still go out: the
+// broker bounds its wait for room in its queue itself.
 func (s *Server) post(from *session, events []groups.Event) []*hub.Envelope {
 	envs := s.envelopes(from, events)
 	if len(envs) == 0 {
 		return envs
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	s.hub.Post(ctx, envs...)
+	s.hub.Post(context.Background(), envs...)
 	return envs
 }
 
