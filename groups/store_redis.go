@@ -604,7 +604,7 @@ func (s *RedisStore) Applications(ctx context.Context, groupID string) ([]*Appli
 // AppendNotice implements Store. Notices older than NoticeMaxAge are only
 // filtered on read; the key expires when the user got none for that long.
 func (s *RedisStore) AppendNotice(ctx context.Context, userID string, m *Message) error {
-	b, err := json.Marshal(m)
+	b, err := m.AppendJSON(make([]byte, 0, 512+len(m.Payload)))
 	if err != nil {
 		return fmt.Errorf("failed to encode notice: %w", err)
 	}

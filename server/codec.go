@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"unicode/utf8"
 
 	"chatd/groups"
@@ -307,11 +308,14 @@ func encodeFlows(m *groups.Message) (in, out []byte) {
 
 // noticeFrame is the receiveGroupSystemNotice push that accompanies every
 // group system notice.
+// in is the notice as encodeFlows encoded it (compact, HTML-safe), so
+// the frame is put together as it is, as encodePush would write it.
 func noticeFrame(m *groups.Message, in []byte) []byte {
-	return encodePush("receiveGroupSystemNotice", struct {
-		Type    int             `json:"type"`
-		Message json.RawMessage `json:"message"`
-	}{m.NoticeType(), in})
+	const head = `{"event":"receiveGroupSystemNotice","data":{"type":`
+	b := make([]byte, 0, len(head)+len(in)+32)
+	b = strconv.AppendInt(append(b, head...), int64(m.NoticeType()), 10)
+	b = append(append(b, `,"message":`...), in...)
+	return append(b, "}}"...)
 }
 
 // ResyncFrame is the resync push (PROTOCOL.md) for the named groups, or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"chatd/groups"
@@ -101,4 +102,20 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// noticeFrame writes what encodePush writes for the notice push.
+func TestNoticeFrame(t *testing.T) {
+	for _, typ := range []int{groups.NoticeCreated, groups.NoticeKicked} {
+		m := &groups.Message{ID: "sys-1", Type: groups.SystemNoticeElem, To: "bob", Time: 9,
+			Payload: json.RawMessage(`{"operatorID":"a<b","operationType":` + strconv.Itoa(typ) + `,"groupProfile":{"groupID":"g","name":"n","type":"Public"},"handleMessage":"\u2028"}`)}
+		in, _ := encodeFlows(m)
+		want := encodePush("receiveGroupSystemNotice", struct {
+			Type    int             `json:"type"`
+			Message json.RawMessage `json:"message"`
+		}{m.NoticeType(), in})
+		if got := noticeFrame(m, in); !bytes.Equal(got, want) {
+			t.Errorf("type %d:\n got %s\nwant %s", typ, got, want)
+		}
+	}
 }
