@@ -257,7 +257,25 @@ func encodeSuccess(id json.RawMessage, data any, envs []*hub.Envelope) []byte {
 			}
 		}
 	}
+	if a, ok := data.(jsonAppender); ok {
+		b := make([]byte, 0, 512)
+		b = append(b, `{"id":`...)
+		if id == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, id...)
+		}
+		if b, err := a.AppendJSON(append(b, `,"code":0,"data":`...)); err == nil {
+			return append(b, '}')
+		}
+	}
 	return encodeReply(id, 0, "", data)
+}
+
+// jsonAppender is reply data that encodes itself (the replies holding
+// group views): the bytes json.Marshal would write, without reflection.
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
 }
 
 // push is a server push frame.

@@ -119,3 +119,20 @@ func TestNoticeFrame(t *testing.T) {
 		}
 	}
 }
+
+// encodeSuccess of a reply that appends itself (a group view inside)
+// writes what encodeReply writes.
+func TestEncodeSuccessAppender(t *testing.T) {
+	view := groups.View{"groupID": "@TGS#1", "name": "<n>", "memberNum": 3, "selfInfo": &groups.SelfInfo{Role: groups.RoleMember}}
+	for _, data := range []any{
+		groups.JoinReply{Status: groups.JoinedSuccess, Group: view},
+		groups.GroupReply{Group: view},
+		groups.ListReply{GroupList: []groups.View{view, view}},
+	} {
+		for _, id := range []json.RawMessage{json.RawMessage(`"req-1"`), json.RawMessage(`42`), nil} {
+			if got, want := encodeSuccess(id, data, nil), encodeReply(id, 0, "", data); !bytes.Equal(got, want) {
+				t.Errorf("%T id %s:\n got %s\nwant %s", data, id, got, want)
+			}
+		}
+	}
+}
