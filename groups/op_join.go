@@ -149,11 +149,17 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 	if g.MemberNum >= g.MaxMemberNum {
 		return nil, nil, Errorf(CodeGroupFull, "%s: group %s is full (%d members)", op, g.ID, g.MaxMemberNum)
 	}
-	if err := s.store.ReserveGroup(ctx, userID, g.ID, s.opts.GroupLimit); err != nil {
-		if errors.Is(err, ErrTooManyGroups) {
-			return nil, nil, Errorf(CodeTooManyGroups, "%s: %s is in %d groups already", op, userID, s.opts.GroupLimit)
+	tooMany := func() error {
+		return Errorf(CodeTooManyGroups, "%s: %s is in %d groups already", op, userID, s.opts.GroupLimit)
+	}
+	folded := s.store.UserSideInCommit()
+	if !folded {
+		if err := s.store.ReserveGroup(ctx, userID, g.ID, s.opts.GroupLimit); err != nil {
+			if errors.Is(err, ErrTooManyGroups) {
+				return nil, nil, tooMany()
+			}
+			return nil, nil, err
 		}
-		return nil, nil, err
 	}
 	now := s.now()
 	rec := g.clone()
@@ -163,14 +169,20 @@ func (s *Service) admit(ctx context.Context, g *Group, userID, operator string, 
 	if len(rec.Mutes) != len(g.Mutes) {
 		ch.Group = rec
 	}
+	if folded {
+		ch.Reserve, ch.ReserveLimit = userID, s.opts.GroupLimit
+	}
 	for _, f := range extra {
 		f(ch)
 	}
 	if err := s.store.Commit(ctx, ch); err != nil {
-		if !errors.Is(err, ErrConflict) {
+		switch {
+		case folded && errors.Is(err, ErrTooManyGroups):
+			return nil, nil, tooMany()
+		case !folded && !errors.Is(err, ErrConflict):
 			s.releaseAll(ctx, g, []*Member{m})
 		}
-		return nil, nil, err // on a conflict the retry decides again; the slot stays reserved
+		return nil, nil, err // on a conflict the retry decides again; a slot reserved apart stays
 	}
 	if ch.Group != nil {
 		g.Mutes = rec.Mutes // g is the committed group from here on
@@ -284,15 +296,23 @@ func (s *Service) quitOn(ctx context.Context, c Caller, snap *Snapshot) (out Out
 	if changed {
 		ch.Group = rec
 	}
+	notice := newNotice(g, c.UserID, c.UserID, NoticeQuit, now, "")
+	folded := s.store.UserSideInCommit()
+	if folded { // the slot and the notice go with the commit
+		ch.Release, ch.Notices = []string{c.UserID}, []*Message{notice}
+	}
 	if err := s.store.Commit(ctx, ch); err != nil {
 		return Outcome{}, false, err
 	}
 	rec.MemberNum--
 	rec.Seq, rec.Last = tip.Sequence, lastOf(tip)
 	s.keepAfter(rec, c.UserID, nil)
-	s.release(ctx, c.UserID, g.ID)
-	events := []Event{deliverGroup(tip, c.UserID), {Kind: Unsubscribe, GroupID: g.ID, UserIDs: []string{c.UserID}}}
-	events = append(events, s.notify(ctx, g, c.UserID, NoticeQuit, "", c.UserID)...)
+	if !folded {
+		s.release(ctx, c.UserID, g.ID)
+		s.storeNotice(ctx, g, notice)
+	}
+	events := []Event{deliverGroup(tip, c.UserID), {Kind: Unsubscribe, GroupID: g.ID, UserIDs: []string{c.UserID}},
+		deliverUsers(g.ID, notice, c.UserID)}
 	return Outcome{Reply: groupIDRequest{GroupID: g.ID}, Events: events}, true, nil
 }
 

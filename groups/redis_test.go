@@ -3,8 +3,10 @@ package groups
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -227,23 +229,23 @@ func TestRedisRoundTrips(t *testing.T) {
 	}{
 		// the append only, on the sender's last snapshot (Store.Recent)
 		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 1},
-		// read, reserve the user's slot, commit
-		{"u1", "joinGroup", map[string]any{"groupID": id}, 3},
+		// read, then the commit, which reserves the user's slot too
+		{"u1", "joinGroup", map[string]any{"groupID": id}, 2},
 		// the group changed: the append on the last snapshot is refused,
 		// then read (group + member + profile) and append
 		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 3},
 		{"owner", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 1},
 		// a first message: read and append
 		{"u1", "sendMessage", map[string]any{"to": id, "type": TextElem, "payload": map[string]any{"text": "hi"}}, 2},
-		// on the snapshot the join kept: commit, release the slot, store
-		// the quit notice
-		{"u1", "quitGroup", map[string]any{"groupID": id}, 3},
-		// on the snapshot the quit kept: reserve the slot, commit
-		{"u1", "joinGroup", map[string]any{"groupID": id}, 2},
+		// on the snapshot the join kept: the commit, which releases the
+		// slot and stores the quit notice too
+		{"u1", "quitGroup", map[string]any{"groupID": id}, 1},
+		// on the snapshot the quit kept: the commit (and reservation)
+		{"u1", "joinGroup", map[string]any{"groupID": id}, 1},
 		// the group changed meanwhile (u2 joined): the commit on the kept
-		// snapshot is refused, then read, commit, release, notice
-		{"u2", "joinGroup", map[string]any{"groupID": id}, 3},
-		{"u1", "quitGroup", map[string]any{"groupID": id}, 5},
+		// snapshot is refused, then read and commit
+		{"u2", "joinGroup", map[string]any{"groupID": id}, 2},
+		{"u1", "quitGroup", map[string]any{"groupID": id}, 3},
 	}
 	for _, tt := range tests {
 		before := rt.n.Load()
@@ -428,4 +430,85 @@ func TestRedisKeptMemberSnapshotAcrossNodes(t *testing.T) {
 	a.ok("u", "quitGroup", g)
 	status(b, "v") // owner + v = 2 = full; A's kept snapshot counts 1
 	a.wantCode(CodeGroupFull, "u", "joinGroup", g)
+}
+
+// TestRedisCommitUserSide: on standalone Redis a Change's user side
+// (Reserve, Release, Notices) is part of the commit: all of it or, on a
+// refusal (conflict, the user at the limit), none of it. The embedded
+// store refuses a user side (the Service calls it apart there).
+func TestRedisCommitUserSide(t *testing.T) {
+	ctx := context.Background()
+	if err := NewMemoryStore().Commit(ctx, &Change{GroupID: "g", Reserve: "u"}); err == nil {
+		t.Error("the embedded store took a user side")
+	}
+	rdb, prefix := testRedis(t)
+	st := NewRedisStore(rdb, prefix)
+	if !st.UserSideInCommit() {
+		t.Fatal("standalone Redis: UserSideInCommit false")
+	}
+	for _, id := range []string{"g1", "g2"} {
+		if err := st.Commit(ctx, &Change{GroupID: id, Create: true, Group: testGroup(id, Public)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Commit(ctx, &Change{GroupID: "g3", Create: true, Group: testGroup("g3", Public), Reserve: "u", ReserveLimit: 9}); err == nil {
+		t.Error("a creation reserved a member's slot in its commit")
+	}
+	join := func(id string, version uint64, limit int) error {
+		return st.Commit(ctx, &Change{GroupID: id, Version: version, Reserve: "u", ReserveLimit: limit,
+			Put:  []*Member{{UserID: "u", Role: RoleMember, JoinSeq: JoinSeqAtTip}},
+			Tips: []*Message{tip(id, "u", 1)}})
+	}
+	groups := func() []string {
+		ids, err := st.UserGroups(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if err := join("g1", 1, 1); err != nil {
+		t.Fatalf("join g1: %v", err)
+	}
+	if got := groups(); !slices.Equal(got, []string{"g1"}) {
+		t.Errorf("after joining g1: %v", got)
+	}
+	if err := join("g2", 0, 1); !errors.Is(err, ErrConflict) {
+		t.Errorf("join on an old version: %v, want ErrConflict", err)
+	}
+	if err := join("g2", 1, 1); !errors.Is(err, ErrTooManyGroups) {
+		t.Errorf("join at the limit: %v, want ErrTooManyGroups", err)
+	}
+	snap, err := st.Read(ctx, "g2", []string{"u"}, nil)
+	if err != nil || snap.Group.Version != 1 || snap.Members["u"] != nil || snap.Group.Seq != 0 || snap.Group.MemberNum != 0 {
+		t.Errorf("g2 after the refused joins: %+v, %v", snap, err)
+	}
+	if got := groups(); !slices.Equal(got, []string{"g1"}) {
+		t.Errorf("after the refused joins: %v", got)
+	}
+	if err := join("g2", 1, 2); err != nil {
+		t.Fatalf("join g2: %v", err)
+	}
+	// a group already in the set does not count against the limit
+	if err := st.Commit(ctx, &Change{GroupID: "g1", Version: 2, Reserve: "u", ReserveLimit: 2}); err != nil {
+		t.Errorf("reserving a group held already, at the limit: %v", err)
+	}
+	n := newNotice(testGroup("g1", Public), "u", "u", NoticeQuit, time.Now().Unix(), "")
+	quit := &Change{GroupID: "g1", Version: 3, Del: []string{"u"}, Tips: []*Message{tip("g1", "u", 2)},
+		Release: []string{"u"}, Notices: []*Message{n}}
+	if err := st.Commit(ctx, quit); err != nil {
+		t.Fatalf("quit g1: %v", err)
+	}
+	if got := groups(); !slices.Equal(got, []string{"g2"}) {
+		t.Errorf("after quitting g1: %v", got)
+	}
+	if ns, err := st.Notices(ctx, "u"); err != nil || len(ns) != 1 || ns[0].ID != n.ID || ns[0].NoticeType() != NoticeQuit {
+		t.Errorf("notices after the quit: %+v, %v", ns, err)
+	}
+	if err := st.Commit(ctx, &Change{GroupID: "g1", Version: 3, Release: []string{"u"}, Notices: []*Message{n}}); !errors.Is(err, ErrConflict) {
+		t.Errorf("a refused quit: %v, want ErrConflict", err)
+	}
+	if ns, _ := st.Notices(ctx, "u"); len(ns) != 1 {
+		t.Errorf("a refused commit stored its notice: %d notices", len(ns))
+	}
 }

@@ -372,10 +372,15 @@ func (s *Service) notify(ctx context.Context, g *Group, operator string, typ int
 	now := s.now()
 	for _, u := range users {
 		n := newNotice(g, u, operator, typ, now, handleMsg)
-		if err := s.store.AppendNotice(ctx, u, n); err != nil {
-			s.opts.Logger.Error("failed to store system notice", "group_id", g.ID, "user_id", u, "err", err)
-		}
+		s.storeNotice(ctx, g, n)
 		events = append(events, deliverUsers(g.ID, n, u))
 	}
 	return events
+}
+
+// storeNotice stores n for its user; a failure is logged (see notify).
+func (s *Service) storeNotice(ctx context.Context, g *Group, n *Message) {
+	if err := s.store.AppendNotice(ctx, n.To, n); err != nil {
+		s.opts.Logger.Error("failed to store system notice", "group_id", g.ID, "user_id", n.To, "err", err)
+	}
 }

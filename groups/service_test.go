@@ -3,6 +3,7 @@ package groups
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,10 +165,20 @@ func TestCreateGroup(t *testing.T) {
 	}
 }
 
-func TestGroupLimit(t *testing.T) {
-	f := newFixture(t, NewMemoryStore(), Options{GroupLimit: 2})
+func TestGroupLimit(t *testing.T) { testGroupLimit(t, NewMemoryStore()) }
+
+// TestGroupLimitRedis: the same on Redis, where a join's slot is
+// reserved and a quit's released (with its notice stored) by the commit.
+func TestGroupLimitRedis(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	testGroupLimit(t, NewRedisStore(rdb, prefix))
+}
+
+func testGroupLimit(t *testing.T, store Store) {
+	ctx := context.Background()
+	f := newFixture(t, store, Options{GroupLimit: 2})
 	f.create("alice", Public, nil)
-	f.create("bob", Public, nil)
+	bob1 := f.create("bob", Public, nil)
 	f.create("bob", Public, nil)
 	f.create("alice", AVChatRoom, nil) // live rooms do not count
 	r, _ := f.ok("alice", "createGroup", map[string]any{"name": "g", "memberList": []any{map[string]any{"userID": "bob"}}})
@@ -177,6 +188,29 @@ func TestGroupLimit(t *testing.T) {
 	f.wantCode(CodeTooManyGroups, "alice", "createGroup", map[string]any{"name": "g"})
 	id := f.create("carol", Public, nil)
 	f.wantCode(CodeTooManyGroups, "bob", "joinGroup", map[string]any{"groupID": id})
+	// the refused join changed nothing
+	if g, err := store.Read(ctx, id, []string{"bob"}, nil); err != nil || g.Group.MemberNum != 1 || g.Members["bob"] != nil || g.Group.Seq != 0 {
+		t.Errorf("after the refused join: %+v, %v", g, err)
+	}
+	if ids, _ := store.UserGroups(ctx, "bob"); len(ids) != 2 || slices.Contains(ids, id) {
+		t.Errorf("bob's groups after the refused join: %v", ids)
+	}
+	// dave quits carol's group: his slot is free again and he has the notice
+	f.ok("dave", "joinGroup", map[string]any{"groupID": id})
+	f.ok("dave", "quitGroup", map[string]any{"groupID": id})
+	if ids, _ := store.UserGroups(ctx, "dave"); len(ids) != 0 {
+		t.Errorf("dave's groups after the quit: %v", ids)
+	}
+	if ns, err := store.Notices(ctx, "dave"); err != nil || len(ns) != 1 || ns[0].NoticeType() != NoticeQuit || ns[0].To != "dave" {
+		t.Errorf("dave's notices after the quit: %+v, %v", ns, err)
+	}
+	// bob owns bob1 (an owner may not quit a Public group): once it is
+	// dismissed he is in one group fewer and may join
+	f.ok("bob", "dismissGroup", map[string]any{"groupID": bob1})
+	f.ok("bob", "joinGroup", map[string]any{"groupID": id})
+	if ids, _ := store.UserGroups(ctx, "bob"); len(ids) != 2 || !slices.Contains(ids, id) {
+		t.Errorf("bob's groups after the join: %v", ids)
+	}
 }
 
 func TestJoinGroup(t *testing.T) {

@@ -85,6 +85,11 @@ type Store interface {
 	// OldestSequence is the oldest retained sequence (0 when none).
 	OldestSequence(ctx context.Context, groupID string) (uint64, error)
 
+	// UserSideInCommit reports whether Commit applies a Change's Reserve,
+	// Release and Notices with the group change, atomically (one round
+	// trip on standalone Redis, where a user's keys and a group's may
+	// be written by one script).
+	UserSideInCommit() bool
 	// ReserveGroup adds groupID to the user's group set unless the user is
 	// at limit groups already (ErrTooManyGroups). Idempotent.
 	ReserveGroup(ctx context.Context, userID, groupID string, limit int) error
@@ -153,6 +158,15 @@ type Change struct {
 	DelApps []string // applicants whose application is consumed
 	Tips    []*Message
 	Keep    Retention // history retention for the tips
+
+	// The user side of a join or a quit, for a store whose Commit applies
+	// it in the same atomic step (Store.UserSideInCommit); the Service
+	// sets them only then and calls ReserveGroup, ReleaseGroup and
+	// AppendNotice around Commit otherwise.
+	Reserve      string     // this user's group set gets GroupID, or Commit fails with ErrTooManyGroups and changes nothing
+	ReserveLimit int        // the most groups a user may be in
+	Release      []string   // users whose group sets lose GroupID
+	Notices      []*Message // system notices stored as AppendNotice does, each for its To
 }
 
 // Range selects stored messages of one group.

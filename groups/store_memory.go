@@ -129,7 +129,14 @@ func (s *MemoryStore) AllMembers(_ context.Context, groupID string) ([]*Member, 
 }
 
 // Commit implements Store.
+// UserSideInCommit implements Store: the embedded store takes the user
+// side as separate calls (they cost no round trip here).
+func (s *MemoryStore) UserSideInCommit() bool { return false }
+
 func (s *MemoryStore) Commit(_ context.Context, c *Change) error {
+	if c.Reserve != "" || len(c.Release) > 0 || len(c.Notices) > 0 {
+		return errors.New("failed to commit group: the embedded store commits no user side")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.groups[c.GroupID]

@@ -374,7 +374,17 @@ func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
 	if err != nil {
 		return err
 	}
-	first, err := s.eval(ctx, commitScript, s.groupKeys(c.GroupID), args...).Uint64()
+	keys := s.groupKeys(c.GroupID)
+	if c.Reserve != "" {
+		keys = append(keys, s.userKey(c.Reserve, "groups"))
+	}
+	for _, u := range c.Release {
+		keys = append(keys, s.userKey(u, "groups"))
+	}
+	for _, n := range c.Notices {
+		keys = append(keys, s.userKey(n.To, "notices"))
+	}
+	first, err := s.eval(ctx, commitScript, keys, args...).Uint64()
 	if err != nil {
 		return scriptError("commit group", err)
 	}
@@ -390,6 +400,32 @@ func (s *RedisStore) Commit(ctx context.Context, c *Change) error {
 		}
 	}
 	return nil
+}
+
+// UserSideInCommit implements Store: on standalone Redis (a Cluster keeps
+// a user's keys on other slots than a group's).
+func (s *RedisStore) UserSideInCommit() bool { return s.recent != nil }
+
+// userSideArgs appends c's user side to commit.lua's ARGV.
+func (s *RedisStore) userSideArgs(args []any, c *Change) ([]any, error) {
+	if c.Reserve == "" && len(c.Release) == 0 && len(c.Notices) == 0 {
+		return append(args, "0", "", 0, 0, 0, NoticeKeep, NoticeMaxAge.Milliseconds()), nil
+	}
+	if !s.UserSideInCommit() {
+		return nil, errors.New("failed to commit group: a Redis Cluster commits no user side")
+	}
+	if c.Create && c.Reserve != "" {
+		return nil, errors.New("failed to commit group: a new group reserves no member's slot in its commit")
+	}
+	args = append(args, boolArg(c.Reserve != ""), c.GroupID, c.ReserveLimit, len(c.Release), len(c.Notices))
+	for _, n := range c.Notices {
+		b, err := n.AppendJSON(make([]byte, 0, 512+len(n.Payload)))
+		if err != nil {
+			return nil, fmt.Errorf("failed to encode notice: %w", err)
+		}
+		args = append(args, b)
+	}
+	return append(args, NoticeKeep, NoticeMaxAge.Milliseconds()), nil
 }
 
 // commitArgs lays c out as the ARGV of commit.lua.
@@ -410,6 +446,10 @@ func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
 	}
 	args := []any{boolArg(c.Create), c.Version, boolArg(c.Delete), rec, boolArg(live),
 		c.Keep.MaxMessages, ageCut(c.Keep, s.now())}
+	args, err := s.userSideArgs(args, c)
+	if err != nil {
+		return nil, err
+	}
 	args = append(args, len(c.Tips))
 	for _, t := range c.Tips {
 		tmpl, err := messageTemplate(c.GroupID, t)
@@ -424,7 +464,7 @@ func (s *RedisStore) commitArgs(c *Change) ([]any, error) {
 	}
 	args = appendStrings(args, c.Del)
 	n := len(args)
-	args, err := appendRecords(args, c.Put, func(m *Member) string { return m.UserID })
+	args, err = appendRecords(args, c.Put, func(m *Member) string { return m.UserID })
 	if err != nil {
 		return nil, err
 	}
@@ -716,6 +756,8 @@ func scriptError(what string, err error) error {
 			return ErrExists
 		case strings.HasPrefix(msg, "NOTFOUND "):
 			return ErrNotFound
+		case strings.HasPrefix(msg, "TOOMANY "):
+			return ErrTooManyGroups
 		}
 	}
 	return fmt.Errorf("failed to %s: %w", what, err)
