@@ -261,16 +261,22 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 	return nil
 }
 
-// deliver decodes an envelope (either wire form, see DecodeEnvelope) and
-// hands it to the handler.
+// deliver decodes a message (one envelope in either wire form, or a
+// batch: DecodeEnvelopes) and hands its envelopes to the handler.
 func (b *RedisBroker) deliver(payload string) {
 	b.mu.Lock()
 	seen := b.seen
 	b.mu.Unlock()
-	if id, ok := envelopeID(payload); ok && seen != nil && seen(id) {
-		return // this node's own, echoed, or a second copy: not worth decoding
+	if seen != nil {
+		if isBatch(payload) {
+			if allSeen(payload, seen) {
+				return // this node's own, echoed: not worth decoding
+			}
+		} else if id, ok := envelopeID(payload); ok && seen(id) {
+			return // this node's own, echoed, or a second copy: not worth decoding
+		}
 	}
-	env, err := DecodeEnvelope([]byte(payload))
+	envs, err := decodePayload(payload)
 	if err != nil {
 		b.opts.Logger.Warn("dropping an undecodable envelope", "err", err)
 		return
@@ -279,6 +285,8 @@ func (b *RedisBroker) deliver(payload string) {
 	f := b.handler
 	b.mu.Unlock()
 	if f != nil {
-		f(env)
+		for _, env := range envs {
+			f(env)
+		}
 	}
 }

@@ -143,20 +143,72 @@ func (b *RedisBroker) roomForPost(ctx context.Context) error {
 	}
 }
 
-// encode turns out into PUBLISH commands, in order, on payload buffers
-// lent by payloads.
+// encode turns out into PUBLISH commands on payload buffers lent by
+// payloads: one per channel, in the order the channels first appear,
+// holding that channel's envelopes in order (a batch when there are
+// several, see envelope_batch.go).
 func (b *RedisBroker) encode(out []Outgoing) ([]redisMsg, []*[]byte) {
-	var msgs []redisMsg
-	bufs := make([]*[]byte, 0, len(out))
-	for _, o := range out {
+	bufs := make([]*[]byte, 0, len(out)+1)
+	encs := make([][]byte, len(out))
+	single := true // the common case: no channel has two envelopes
+	for i, o := range out {
 		buf := payloads.Get().(*[]byte)
 		*buf = AppendEnvelope((*buf)[:0], o.Env)
 		bufs = append(bufs, buf)
-		for _, c := range o.Channels {
-			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: *buf})
+		encs[i] = *buf
+		if single && i > 0 {
+			for _, c := range o.Channels {
+				single = single && !onChannel(out[:i], c)
+			}
 		}
 	}
+	var msgs []redisMsg
+	if single {
+		for i, o := range out {
+			for _, c := range o.Channels {
+				msgs = append(msgs, redisMsg{channel: b.channel(c), payload: encs[i]})
+			}
+		}
+		return msgs, bufs
+	}
+	var order []string
+	byChannel := map[string][]int{}
+	for i, o := range out {
+		for _, c := range o.Channels {
+			if _, ok := byChannel[c]; !ok {
+				order = append(order, c)
+			}
+			byChannel[c] = append(byChannel[c], i)
+		}
+	}
+	for _, c := range order {
+		idx := byChannel[c]
+		if len(idx) == 1 {
+			msgs = append(msgs, redisMsg{channel: b.channel(c), payload: encs[idx[0]]})
+			continue
+		}
+		parts := make([][]byte, len(idx))
+		for j, i := range idx {
+			parts[j] = encs[i]
+		}
+		buf := payloads.Get().(*[]byte)
+		*buf = appendBatch((*buf)[:0], parts...)
+		bufs = append(bufs, buf)
+		msgs = append(msgs, redisMsg{channel: b.channel(c), payload: *buf})
+	}
 	return msgs, bufs
+}
+
+// onChannel reports whether one of out travels on channel.
+func onChannel(out []Outgoing, channel string) bool {
+	for _, o := range out {
+		for _, c := range o.Channels {
+			if c == channel {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // payloads lends Publish the buffers of encoded envelopes, for as long

@@ -716,6 +716,25 @@ func testRedisBrokerDropsSeen(t *testing.T, e *redisEnv) {
 	if n := a.received("a/own"); n != 0 {
 		t.Errorf("a seen envelope reached the handler %d times", n)
 	}
+	// A batch (two envelopes on one channel) is dropped only when all of
+	// it is seen; otherwise every envelope reaches the handler, seen ones
+	// too (the hub drops those by ID).
+	a.SetSeen(func(id string) bool { return strings.HasPrefix(id, "a/own") })
+	batch := func(ids ...string) {
+		var out []Outgoing
+		for _, id := range ids {
+			out = append(out, Outgoing{Channels: []string{ch}, Env: &Envelope{ID: id, Kind: KindPush}})
+		}
+		if err := a.Publish(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch("a/own1", "a/own2")
+	batch("a/own3", "a/new")
+	a.waitReceived(t, "a/new")
+	if n1, n2, n3 := a.received("a/own1"), a.received("a/own2"), a.received("a/own3"); n1 != 0 || n2 != 0 || n3 != 1 {
+		t.Errorf("own1, own2 (a batch all seen), own3 (beside an unseen one) reached the handler %d, %d, %d times; want 0, 0, 1", n1, n2, n3)
+	}
 }
 
 // TestRedisBrokerPublishAsyncOrder: PublishAsync and Publish calls of one
