@@ -70,6 +70,10 @@ func (r *sendRequest) payload() (json.RawMessage, error) {
 	}
 	switch r.Type {
 	case TextElem:
+		if b, text, ok := fastTextPayload(r.Payload); ok {
+			r.show = text
+			return b, nil
+		}
 		var p textPayload
 		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Text == nil {
 			return nil, errParam("payload: a TIMTextElem takes {text: string}")
@@ -88,8 +92,10 @@ func (r *sendRequest) payload() (json.RawMessage, error) {
 
 func opSendMessage(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r sendRequest
-	if err := parseData(data, &r); err != nil {
-		return Outcome{}, err
+	if !parseSendFast(data, &r) {
+		if err := parseData(data, &r); err != nil {
+			return Outcome{}, err
+		}
 	}
 	payload, err := r.validate()
 	if err != nil {

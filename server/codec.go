@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	"chatd/groups"
 	"chatd/hub"
+	"chatd/internal/jsonscan"
 )
 
 // maxIDBytes bounds a string request id (PROTOCOL.md Frames).
@@ -82,56 +82,41 @@ func fastRequest(p []byte) *request {
 	if !json.Valid(p) {
 		return nil
 	}
-	i := skipSpace(p, 0)
-	if i >= len(p) || p[i] != '{' {
-		return nil
-	}
 	var id, op, data []byte
-	i = skipSpace(p, i+1)
-	for i < len(p) && p[i] != '}' {
-		key, next, ok := plainString(p, i)
-		if !ok {
-			return nil
-		}
-		i = skipSpace(p, next)
-		i = skipSpace(p, i+1) // the colon
-		end := skipValue(p, i)
-		val := p[i:end]
+	ok := jsonscan.Fields(p, func(key, val []byte) bool {
+		var dst *[]byte
 		switch string(key) {
 		case "id":
-			if id != nil {
-				return nil
-			}
-			id = val
+			dst = &id
 		case "op":
-			if op != nil {
-				return nil
-			}
-			op = val
+			dst = &op
 		case "data":
-			if data != nil {
-				return nil
-			}
-			data = val
+			dst = &data
+		default:
+			return true
 		}
-		i = skipSpace(p, end)
-		if i < len(p) && p[i] == ',' {
-			i = skipSpace(p, i+1)
+		if *dst != nil {
+			return false
 		}
+		*dst = val
+		return true
+	})
+	if !ok {
+		return nil
 	}
 	if id == nil || op == nil {
 		return nil
 	}
 	switch c := id[0]; {
 	case c == '"':
-		s, _, ok := plainString(id, 0)
+		s, _, ok := jsonscan.PlainString(id, 0)
 		if !ok || len(s) > maxIDBytes {
 			return nil
 		}
 	case c != '-' && (c < '0' || c > '9'):
 		return nil
 	}
-	opName, _, ok := plainString(op, 0)
+	opName, _, ok := jsonscan.PlainString(op, 0)
 	if !ok || len(opName) == 0 {
 		return nil
 	}
@@ -139,70 +124,6 @@ func fastRequest(p []byte) *request {
 		return nil
 	}
 	return &request{ID: json.RawMessage(id), Op: string(opName), Data: json.RawMessage(data)}
-}
-
-// skipSpace skips JSON whitespace from i.
-func skipSpace(p []byte, i int) int {
-	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// plainString reads the string at p[i] (a '"'), which must hold no
-// escapes or control bytes and be valid UTF-8 (encoding/json replaces
-// bad bytes): its contents, the index after it, ok.
-func plainString(p []byte, i int) ([]byte, int, bool) {
-	if i >= len(p) || p[i] != '"' {
-		return nil, i, false
-	}
-	for j := i + 1; j < len(p); j++ {
-		switch c := p[j]; {
-		case c == '"':
-			s := p[i+1 : j]
-			return s, j + 1, utf8.Valid(s)
-		case c == '\\' || c < 0x20:
-			return nil, j, false
-		}
-	}
-	return nil, len(p), false
-}
-
-// skipValue returns the index after the JSON value at p[i]; p is valid
-// JSON, so only strings need care.
-func skipValue(p []byte, i int) int {
-	depth := 0
-	for ; i < len(p); i++ {
-		switch p[i] {
-		case '"':
-			for i++; i < len(p) && p[i] != '"'; i++ {
-				if p[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i // the end of the enclosing object
-			}
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		case ',':
-			if depth == 0 {
-				return i
-			}
-		case ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return i
 }
 
 // validID reports whether an id is a JSON number or a string of at most

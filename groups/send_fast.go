@@ -1,0 +1,95 @@
+package groups
+
+import (
+	"encoding/json"
+
+	"chatd/internal/jsonscan"
+)
+
+// Every chat message's data went through encoding/json twice (the
+// request, then its payload, decoded and encoded again). The usual
+// request takes a fast path instead: a valid JSON object whose keys are
+// exactly sendRequest's field names, each once, whose string fields are
+// strings without escapes, and — for a text message — a payload that is
+// {"text": a string without escapes}. Anything else takes encoding/json
+// as before, which also words every error; FuzzSendRequestFast holds the
+// two to the same result.
+
+// parseSendFast fills r from data and reports whether it could.
+func parseSendFast(data []byte, r *sendRequest) bool {
+	if !json.Valid(data) {
+		return false
+	}
+	var seen [7]bool
+	ok := jsonscan.Fields(data, func(key, val []byte) bool {
+		var at int
+		var dst *string
+		switch string(key) {
+		case "to":
+			at, dst = 0, &r.To
+		case "conversationType":
+			at, dst = 1, &r.ConversationType
+		case "type":
+			at, dst = 2, &r.Type
+		case "priority":
+			at, dst = 3, (*string)(&r.Priority)
+		case "ID":
+			at, dst = 4, &r.ID
+		case "cloudCustomData":
+			at, dst = 5, &r.CloudCustomData
+		case "payload":
+			if seen[6] {
+				return false
+			}
+			seen[6] = true
+			r.Payload = json.RawMessage(val)
+			return true
+		default:
+			return false // encoding/json matches keys without regard to case
+		}
+		s, ok := plainValue(val)
+		if !ok || seen[at] {
+			return false
+		}
+		seen[at] = true
+		*dst = s
+		return true
+	})
+	if !ok {
+		*r = sendRequest{}
+	}
+	return ok
+}
+
+// fastTextPayload is payload() of a TIMTextElem whose payload is
+// {"text": a string without escapes}: its compact form and its text. raw
+// is a valid JSON value: part of a request that encoding/json or
+// parseSendFast has checked.
+func fastTextPayload(raw []byte) (json.RawMessage, string, bool) {
+	var text string
+	found := false
+	ok := jsonscan.Fields(raw, func(key, val []byte) bool {
+		if string(key) != "text" || found {
+			return false
+		}
+		s, ok := plainValue(val)
+		text, found = s, ok
+		return ok
+	})
+	if !ok || !found {
+		return nil, "", false
+	}
+	b := make([]byte, 0, len(text)+16)
+	b = appendJSONString(append(b, `{"text":`...), text)
+	return append(b, '}'), text, true
+}
+
+// plainValue is the text of val, a JSON string without escapes in valid
+// UTF-8 (which encoding/json decodes to the same text).
+func plainValue(val []byte) (string, bool) {
+	s, end, ok := jsonscan.PlainString(val, 0)
+	if !ok || end != len(val) {
+		return "", false
+	}
+	return string(s), true
+}
