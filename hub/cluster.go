@@ -146,12 +146,22 @@ func (h *Hub) outgoing(envs []*Envelope) []Outgoing {
 	return out
 }
 
-// stamp gives env its node and unique ID and records it as seen.
+// stamp gives env its node and an ID unique to this hub: its own prefix
+// (the node ID and a random mark of this process) and a counter. The
+// node knows its own envelopes by the prefix, so they need no place in
+// the seen set, however many it sends.
 func (h *Hub) stamp(env *Envelope) {
 	env.Node = h.opts.NodeID
-	env.ID = h.opts.NodeID + "/" + strconv.FormatUint(h.envSeq.Add(1), 36)
-	h.seen.add(env.ID)
+	env.ID = h.idPrefix + strconv.FormatUint(h.envSeq.Add(1), 36)
 }
+
+// own reports whether id is of an envelope this hub stamped (and so has
+// applied already).
+func (h *Hub) own(id string) bool { return strings.HasPrefix(id, h.idPrefix) }
+
+// seenHere reports whether the envelope id was applied here: its own, or
+// received already. The broker drops those undecoded.
+func (h *Hub) seenHere(id string) bool { return h.own(id) || h.seen.has(id) }
 
 // channels lists the channels env travels on.
 func channels(env *Envelope) []string {
@@ -167,7 +177,7 @@ func channels(env *Envelope) []string {
 
 // receive is the Broker's handler: each envelope is applied once.
 func (h *Hub) receive(env *Envelope) {
-	if env.ID != "" && !h.seen.add(env.ID) {
+	if env.ID != "" && (h.own(env.ID) || !h.seen.add(env.ID)) {
 		return
 	}
 	h.apply(env)
@@ -227,8 +237,8 @@ func (h *Hub) Broadcast(frame []byte) {
 	}
 }
 
-// seenIDs remembers the last envelope IDs received, so an envelope that
-// arrives on a group and a user channel is applied once.
+// seenIDs remembers the last envelope IDs received from other nodes, so
+// an envelope that arrives on a group and a user channel is applied once.
 type seenIDs struct {
 	mu   sync.Mutex // mu guards the fields below
 	set  map[string]struct{}
@@ -236,9 +246,10 @@ type seenIDs struct {
 	next int
 }
 
-// seenSize bounds the IDs remembered: an echo of this node's own envelope
-// (or a second copy) arriving after seenSize later envelopes would be
-// applied again; at 20,000 envelopes/s that is three seconds.
+// seenSize bounds the IDs remembered: a second copy of another node's
+// envelope arriving after seenSize later envelopes would be applied
+// again; at 20,000 envelopes/s received that is three seconds. (This
+// node's own are known by their prefix, whenever they come back.)
 const seenSize = 1 << 16
 
 // has reports whether id was seen (it records nothing).

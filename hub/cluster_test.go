@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -154,4 +155,34 @@ func TestPost(t *testing.T) {
 			t.Errorf("Publish got %d envelopes, want 2", n)
 		}
 	})
+}
+
+// TestOwnEnvelopes: a node knows its own envelopes by their ID whenever
+// they come back (not only while they are in the seen set), and tells
+// them from those of an earlier process with the same node ID.
+func TestOwnEnvelopes(t *testing.T) {
+	br := &slowBroker{}
+	h := newTestHub(t, Options{Broker: br, NodeID: "n1"})
+	s, c := session(h, "bob")
+	in, out := msg("m1")
+	_ = h.Send(context.Background(),
+		&Envelope{Kind: KindSubscribeUser, GroupID: "g", UserIDs: []string{"bob"}},
+		&Envelope{Kind: KindPush, GroupID: "g", ToGroup: true, From: "alice", In: in, Out: out, Seq: 1})
+	for i := range seenSize + 10 { // push the seen set round more than once
+		h.receive(&Envelope{ID: "n2/" + strconv.Itoa(i), Kind: KindSetDiscard, GroupID: "other"})
+	}
+	br.echo() // this node's own, long after
+	if got := tokens(t, flushed(t, s, c)); !reflect.DeepEqual(got, []string{"m1/in"}) {
+		t.Errorf("after the late echo bob got %v, want m1/in once", got)
+	}
+	// A node that ran before with the same ID: its envelopes are not ours.
+	in2, out2 := msg("m2")
+	earlier := &Envelope{ID: "n1/1", Node: "n1", Kind: KindPush, GroupID: "g", ToGroup: true, From: "alice", In: in2, Out: out2, Seq: 2}
+	h.receive(earlier)
+	if got := tokens(t, flushed(t, s, c)); !reflect.DeepEqual(got, []string{"m1/in", "m2/in"}) {
+		t.Errorf("after an earlier process's envelope bob got %v, want m1/in m2/in", got)
+	}
+	if !h.seenHere(h.idPrefix+"7") || h.seenHere("n1/7") {
+		t.Error("seenHere does not tell this hub's IDs from others")
+	}
 }

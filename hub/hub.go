@@ -2,6 +2,8 @@ package hub
 
 import (
 	"cmp"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"slices"
 	"sync"
@@ -90,6 +92,7 @@ type Hub struct {
 	windowCount atomic.Int64 // windows made, for amortised clean-up
 	seen        seenIDs      // envelope IDs received lately (a node may get one twice)
 	envSeq      atomic.Uint64
+	idPrefix    string // of the IDs stamp gives: node ID, "/", a random mark, "."
 
 	// mu guards sessions, byID and closed. Registering is once per connection,
 	// far rarer than publishing, so one lock is enough here.
@@ -110,6 +113,7 @@ func New(o Options) *Hub {
 		groups:   make([]groupShard, o.Shards),
 		sessions: map[*Session]struct{}{},
 		byID:     map[uint64]*Session{},
+		idPrefix: o.NodeID + "/" + randomMark() + ".",
 	}
 	listen := func(string, bool) {}
 	if o.Broker != nil {
@@ -126,7 +130,7 @@ func New(o Options) *Hub {
 	if o.Broker != nil {
 		o.Broker.SetHandler(h.receive)
 		if b, ok := o.Broker.(interface{ SetSeen(func(string) bool) }); ok {
-			b.SetSeen(h.seen.has)
+			b.SetSeen(h.seenHere)
 		}
 	}
 	return h
@@ -215,4 +219,12 @@ func (h *Hub) forget(s *Session) {
 
 func sortByID(list []*Session) {
 	slices.SortFunc(list, func(a, b *Session) int { return cmp.Compare(a.id, b.id) })
+}
+
+// randomMark is 8 random characters that tell this process's envelope IDs
+// from those of a node that ran before it with the same node ID.
+func randomMark() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
