@@ -63,6 +63,9 @@ type Message struct {
 	// show is messageForShow's answer when the sender already decoded
 	// the payload ("" = decode it).
 	show string
+	// noticeType is NoticeType's answer for a notice built here (0 =
+	// decode the payload).
+	noticeType int
 }
 
 // Chat reports whether m is a chat message (not a tip or notice).
@@ -104,6 +107,9 @@ func (m *Message) NoticeType() int {
 	if m.Type != SystemNoticeElem {
 		return 0
 	}
+	if m.noticeType != 0 {
+		return m.noticeType
+	}
 	var p struct {
 		OperationType int `json:"operationType"`
 	}
@@ -141,8 +147,9 @@ func newTip(g *Group, now int64, p TipPayload) *Message {
 // newNotice builds the system notice of type typ to one user.
 func newNotice(g *Group, to, operator string, typ int, now int64, handleMsg string) *Message {
 	return &Message{
-		ID:   "sys-" + to + "-" + strconv.FormatInt(now, 36) + "-" + randomID(8),
-		Type: SystemNoticeElem,
+		noticeType: typ,
+		ID:         "sys-" + to + "-" + strconv.FormatInt(now, 36) + "-" + randomID(8),
+		Type:       SystemNoticeElem,
 		Payload: mustJSON(NoticePayload{
 			OperatorID:    operator,
 			OperationType: typ,

@@ -137,3 +137,16 @@ func TestMessageTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeTypeKept: a notice built here answers NoticeType without
+// decoding its payload, with what the payload says.
+func TestNoticeTypeKept(t *testing.T) {
+	for typ := NoticeJoinRequest; typ <= 20; typ++ {
+		n := newNotice(&Group{ID: "g", Name: "n", Type: Public}, "bob", "alice", typ, 5, "")
+		decoded := *n
+		decoded.noticeType = 0
+		if n.NoticeType() != typ || decoded.NoticeType() != typ {
+			t.Errorf("type %d: kept %d, decoded %d", typ, n.NoticeType(), decoded.NoticeType())
+		}
+	}
+}
