@@ -150,16 +150,17 @@ func (b *RedisBroker) roomForPost(ctx context.Context) error {
 func (b *RedisBroker) encode(out []Outgoing) ([]redisMsg, []*[]byte) {
 	bufs := make([]*[]byte, 0, len(out)+1)
 	encs := make([][]byte, len(out))
-	single := true // the common case: no channel has two envelopes
+	// The common case, a few envelopes on channels of their own, needs no
+	// map; many envelopes (a notice to each of 500 kicked members) go
+	// through the map without the pairwise check.
+	single := len(out) <= maxPairwise
 	for i, o := range out {
 		buf := payloads.Get().(*[]byte)
 		*buf = AppendEnvelope((*buf)[:0], o.Env)
 		bufs = append(bufs, buf)
 		encs[i] = *buf
-		if single && i > 0 {
-			for _, c := range o.Channels {
-				single = single && !onChannel(out[:i], c)
-			}
+		for _, c := range o.Channels {
+			single = single && !onChannel(out[:i], c)
 		}
 	}
 	var msgs []redisMsg
@@ -198,6 +199,10 @@ func (b *RedisBroker) encode(out []Outgoing) ([]redisMsg, []*[]byte) {
 	}
 	return msgs, bufs
 }
+
+// maxPairwise is the most envelopes encode checks pair by pair for a
+// shared channel.
+const maxPairwise = 8
 
 // onChannel reports whether one of out travels on channel.
 func onChannel(out []Outgoing, channel string) bool {

@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -110,6 +111,21 @@ func TestEncodeGroupsByChannel(t *testing.T) {
 	defer recycle(bufs2)
 	if len(msgs) != 2 || isBatch(string(msgs[0].payload)) || isBatch(string(msgs[1].payload)) || msgs[0].channel != b.channel(g) {
 		t.Errorf("no shared channel: %v", msgs)
+	}
+	// More envelopes than the pairwise check takes: a notice to each of
+	// twelve users, the first user's twice.
+	var many []Outgoing
+	for i := range 12 {
+		many = append(many, Outgoing{Channels: []string{UserChannel("u" + strconv.Itoa(i))}, Env: &Envelope{ID: "n/m" + strconv.Itoa(i)}})
+	}
+	many = append(many, Outgoing{Channels: []string{UserChannel("u0")}, Env: &Envelope{ID: "n/again"}})
+	msgs, bufs3 := b.encode(many)
+	defer recycle(bufs3)
+	if len(msgs) != 12 || msgs[0].channel != b.channel(UserChannel("u0")) || msgs[11].channel != b.channel(UserChannel("u11")) {
+		t.Fatalf("twelve users: %d messages", len(msgs))
+	}
+	if got, err := DecodeEnvelopes(msgs[0].payload); err != nil || len(got) != 2 || got[0].ID != "n/m0" || got[1].ID != "n/again" {
+		t.Errorf("u0's message: %+v, %v", got, err)
 	}
 }
 
