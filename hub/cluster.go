@@ -126,7 +126,9 @@ func (h *Hub) Post(ctx context.Context, envs ...*Envelope) {
 	out := h.outgoing(envs)
 	start := time.Now()
 	groupID := envs[0].GroupID
+	h.m.posted(1)
 	ab.PublishAsync(ctx, out, func(err error) {
+		h.m.posted(-1)
 		h.m.published(time.Since(start).Seconds())
 		if err != nil {
 			h.log.Error("failed to fan out", "group_id", groupID, "envelopes", len(out), "err", err, "node_id", h.opts.NodeID)

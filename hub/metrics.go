@@ -13,6 +13,7 @@ type Metrics struct {
 	writeErrors  prometheus.Counter
 	pingTimeouts prometheus.Counter
 	publish      prometheus.Histogram
+	posts        prometheus.Gauge
 }
 
 // NewMetrics makes the hub's collectors and registers them with reg (when
@@ -27,11 +28,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		writeErrors:  counter("chat_hub_write_errors_total", "Writes that failed or timed out, ending their session."),
 		pingTimeouts: counter("chat_hub_ping_timeouts_total", "Sessions closed with 4012 because a ping got no pong in time."),
 		publish: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chat_hub_broker_publish_seconds",
-			Help:    "Time for the broker to take the envelopes of one Send (a request's fan-out to other nodes).",
+			Help:    "Time from a request's fan-out to other nodes being handed to the broker until Redis took it (one Send or Post).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}),
+		posts: gauge("chat_hub_broker_posts_pending", "Fan-outs posted to the broker that Redis has not taken yet (a request waits once there are 1,024)."),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.frames, m.bytes, m.messages, m.overflows, m.writeErrors, m.pingTimeouts, m.publish)
+		reg.MustRegister(m.sessions, m.frames, m.bytes, m.messages, m.overflows, m.writeErrors, m.pingTimeouts, m.publish, m.posts)
 	}
 	return m
 }
@@ -84,6 +86,13 @@ func (m *Metrics) writeFailed() {
 func (m *Metrics) pingTimedOut() {
 	if m != nil {
 		m.pingTimeouts.Inc()
+	}
+}
+
+// posted counts a post handed to the broker (+1) or answered (-1).
+func (m *Metrics) posted(delta float64) {
+	if m != nil {
+		m.posts.Add(delta)
 	}
 }
 

@@ -277,3 +277,24 @@ func TestBrokerPublishMetric(t *testing.T) {
 		t.Errorf("%v publishes timed, want 3", n)
 	}
 }
+
+// Every Post is timed once too, and counted as pending until the broker
+// answers it.
+func TestBrokerPostMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	br := &heldBroker{}
+	h := newTestHub(t, Options{Metrics: NewMetrics(reg), Broker: br, NodeID: "n1"})
+	for range 3 {
+		h.Post(context.Background(), &Envelope{Kind: KindPush, GroupID: "g", ToGroup: true})
+	}
+	if n := metricValue(t, reg, "chat_hub_broker_posts_pending"); n != 3 {
+		t.Errorf("%v posts pending, want 3", n)
+	}
+	br.answer(nil)
+	if n := metricValue(t, reg, "chat_hub_broker_posts_pending"); n != 0 {
+		t.Errorf("%v posts pending after the answers, want 0", n)
+	}
+	if n := metricValue(t, reg, "chat_hub_broker_publish_seconds"); n != 3 {
+		t.Errorf("%v posts timed, want 3", n)
+	}
+}
