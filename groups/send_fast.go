@@ -12,7 +12,7 @@ import (
 // exactly sendRequest's field names, each once, whose string fields are
 // strings without escapes, and — for a text message — a payload that is
 // {"text": a string without escapes}. Anything else takes encoding/json
-// as before, which also words every error; FuzzSendRequestFast holds the
+// as before, which also words every error; FuzzSendFast holds the
 // two to the same result.
 
 // parseSendFast fills r from data and reports whether it could.

@@ -36,10 +36,10 @@ type publishReq struct {
 	msgs []redisMsg // in order
 	done chan error // Publish: gets the outcome once
 	// PublishAsync: then gets the outcome instead, in the flusher, once
-	// the buffers of msgs are recycled.
-	then func(error)
-	bufs []*[]byte
-	b    *RedisBroker
+	// the buffers of msgs are recycled and its place in posts is freed.
+	then  func(error)
+	bufs  []*[]byte
+	posts chan struct{}
 }
 
 // finish hands r its outcome.
@@ -49,7 +49,7 @@ func (r *publishReq) finish(err error) {
 		return
 	}
 	recycle(r.bufs)
-	<-r.b.posts
+	<-r.posts
 	r.then(err)
 }
 
@@ -110,7 +110,7 @@ func (b *RedisBroker) PublishAsync(ctx context.Context, out []Outgoing, then fun
 		then(err)
 		return
 	}
-	r := &publishReq{ctx: context.Background(), msgs: msgs, then: then, bufs: bufs, b: b}
+	r := &publishReq{ctx: context.Background(), msgs: msgs, then: then, bufs: bufs, posts: b.posts}
 	if b.unbatched {
 		r.finish(b.publishNow(r.ctx, msgs))
 		return
