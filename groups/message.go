@@ -66,6 +66,10 @@ type Message struct {
 	// noticeType is NoticeType's answer for a notice built here (0 =
 	// decode the payload).
 	noticeType int
+	// encoded: Payload is as encoding/json writes it (valid, compact,
+	// HTML-escaped), so AppendJSON copies it unchecked. Only messages
+	// built here are so marked; one read back from the store is checked.
+	encoded bool
 }
 
 // Chat reports whether m is a chat message (not a tip or notice).
@@ -134,6 +138,7 @@ func newTip(g *Group, now int64, p TipPayload) *Message {
 	return &Message{
 		Type:             GroupTipElem,
 		Payload:          mustJSON(p),
+		encoded:          true,
 		ConversationID:   ConvGroup + g.ID,
 		ConversationType: ConvGroup,
 		To:               g.ID,
@@ -148,6 +153,7 @@ func newTip(g *Group, now int64, p TipPayload) *Message {
 func newNotice(g *Group, to, operator string, typ int, now int64, handleMsg string) *Message {
 	return &Message{
 		noticeType: typ,
+		encoded:    true,
 		ID:         "sys-" + to + "-" + strconv.FormatInt(now, 36) + "-" + randomID(8),
 		Type:       SystemNoticeElem,
 		Payload: mustJSON(NoticePayload{

@@ -27,9 +27,13 @@ func (m *Message) appendRest(b []byte, withTimeSeq bool) ([]byte, error) {
 	b = append(b, `"type":`...)
 	b = appendJSONString(b, m.Type)
 	b = append(b, `,"payload":`...)
-	b, err := appendRawJSON(b, m.Payload)
-	if err != nil {
-		return nil, err
+	if m.encoded {
+		b = append(b, m.Payload...)
+	} else {
+		var err error
+		if b, err = appendRawJSON(b, m.Payload); err != nil {
+			return nil, err
+		}
 	}
 	b = append(b, `,"conversationID":`...)
 	b = appendJSONString(b, m.ConversationID)

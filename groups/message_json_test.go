@@ -150,3 +150,43 @@ func TestNoticeTypeKept(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageJSONBuiltHere: the messages the service builds (a chat
+// message, a tip, a notice) are marked as encoded, and AppendJSON,
+// copying their payloads unchecked, still writes what json.Marshal
+// writes.
+func TestMessageJSONBuiltHere(t *testing.T) {
+	g := &Group{ID: "@TGS#1", Name: "<n&m>", Type: Public}
+	var built []*Message
+	for _, data := range []string{
+		`{"to":"@TGS#1","type":"TIMTextElem","payload":{"text":"hi <b>&</b> \u2028"}}`,
+		`{"to":"@TGS#1","type":"TIMTextElem","payload":{"text":"fast <b>"}}`,
+		`{"to":"@TGS#1","type":"TIMCustomElem","payload":{"data":"<d>","description":"x","extension":"&"}}`,
+	} {
+		var r sendRequest
+		if !parseSendFast([]byte(data), &r) {
+			if err := parseData([]byte(data), &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := r.payload()
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		built = append(built, r.message(g, "u1", p, "nick", 5))
+	}
+	built = append(built, newTip(g, 5, TipPayload{OperatorID: "u<1>", OperationType: 1, UserIDList: []string{"&"}}),
+		newNotice(g, "u2", "u1", 2, 5, "<why>"))
+	for _, m := range built {
+		if !m.encoded {
+			t.Errorf("%s: not marked as encoded", m.Type)
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := m.AppendJSON(nil); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON = %s, %v\nwant %s", got, err, want)
+		}
+	}
+}

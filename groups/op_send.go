@@ -17,6 +17,11 @@ type sendRequest struct {
 	CloudCustomData  string          `json:"cloudCustomData"`
 
 	show string // messageForShow of the payload
+	// text and textShow are payload()'s answer and show for a
+	// TIMTextElem when parseSendFast found the payload in its usual form
+	// (nil = work it out).
+	text     json.RawMessage
+	textShow string
 }
 
 // MessageReply is the reply data of sendMessage.
@@ -70,6 +75,10 @@ func (r *sendRequest) payload() (json.RawMessage, error) {
 	}
 	switch r.Type {
 	case TextElem:
+		if r.text != nil {
+			r.show = r.textShow
+			return r.text, nil
+		}
 		if b, text, ok := fastTextPayload(r.Payload); ok {
 			r.show = text
 			return b, nil
@@ -182,7 +191,8 @@ func (s *Service) decideSend(ctx context.Context, c Caller, r *sendRequest, payl
 func (r *sendRequest) message(g *Group, from string, payload json.RawMessage, nick string, now int64) *Message {
 	return &Message{ID: r.ID, Type: r.Type, Payload: payload, ConversationID: ConvGroup + g.ID,
 		ConversationType: ConvGroup, To: g.ID, From: from, Time: now, Priority: r.Priority,
-		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success", show: r.show}
+		Nick: nick, CloudCustomData: r.CloudCustomData, Status: "success", show: r.show,
+		encoded: true} // payload() encodes
 }
 
 // appendMessage stores (or, in a live room, only numbers) m and returns

@@ -70,6 +70,10 @@ func TestSendFast(t *testing.T) {
 		`{"to":"g","extra":true}`,
 		`{"to":"g\xff"}`,
 		`{"to":"g"`,
+		// broken syntax, which the fast path checks itself
+		`{"to":"g",}`, `{"to":"g"}x`, `{"to" "g"}`, `{"to":"g" "type":"x"}`, `{,"to":"g"}`,
+		`{"payload":tru}`, `{"payload":{"text":"a"}`, `{"payload":{"text":"a"}}}`, `{"payload":{"text":"a",}}`,
+		`{"payload":{"text" "a"}}`, `{"payload":[1,}`, `{"payload":}`, `{"payload"}`, `{"to":"g`, `{"to":"g\`,
 		`null`, `[]`, `"x"`,
 	}
 	for _, d := range slow {
@@ -77,7 +81,7 @@ func TestSendFast(t *testing.T) {
 			t.Errorf("%s: on the fast path", d)
 		}
 	}
-	for _, p := range []string{`{"text":"a\nb"}`, `{"text":5}`, `{"text":"a","x":1}`, `{"Text":"a"}`, `{}`, `"a"`, `{"text":"a","text":"b"}`} {
+	for _, p := range []string{`{"text":"a"`, `{"text":"a"}x`, `{"text":"a",}`, `{"text" "a"}`, `{"text":"a\nb"}`, `{"text":5}`, `{"text":"a","x":1}`, `{"Text":"a"}`, `{}`, `"a"`, `{"text":"a","text":"b"}`} {
 		if _, _, ok := fastTextPayload([]byte(p)); ok {
 			t.Errorf("payload %s: on the fast path", p)
 		}
@@ -95,12 +99,12 @@ func FuzzTextPayloadFast(f *testing.F) {
 	f.Add([]byte(`{"text":"hi"}`))
 	f.Add([]byte(` { "text" : "<&> \u00e9" } `))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !json.Valid(raw) {
-			return // payloads come from checked requests
-		}
 		b, text, ok := fastTextPayload(raw)
 		if !ok {
 			return
+		}
+		if !json.Valid(raw) {
+			t.Fatalf("%q: invalid JSON on the fast path", raw)
 		}
 		var p textPayload
 		if err := json.Unmarshal(raw, &p); err != nil || p.Text == nil || *p.Text != text || !bytes.Equal(b, mustJSON(p)) {

@@ -1,8 +1,7 @@
-// Package jsonscan reads the usual shapes of a JSON document that
-// encoding/json has already found valid, without reflection: the fast
-// paths of the request frame (server) and of a chat message's data
-// (groups). Each returns "not so" for anything unusual, and its caller
-// then takes encoding/json.
+// Package jsonscan reads the usual shapes of a JSON document without
+// reflection: the fast paths of the request frame (server) and of a chat
+// message's data (groups). Each returns "not so" for anything unusual,
+// and its caller then takes encoding/json.
 package jsonscan
 
 import "unicode/utf8"
@@ -34,8 +33,9 @@ func PlainString(p []byte, i int) ([]byte, int, bool) {
 	return nil, len(p), false
 }
 
-// SkipValue returns the index after the JSON value at p[i]; p is valid
-// JSON, so only strings need care.
+// SkipValue returns the index after the JSON value at p[i], never past
+// the end of p. It checks nothing but where strings end, so on invalid
+// JSON its answer is only bounded, not meaningful.
 func SkipValue(p []byte, i int) int {
 	depth := 0
 	for ; i < len(p); i++ {
@@ -45,6 +45,9 @@ func SkipValue(p []byte, i int) int {
 				if p[i] == '\\' {
 					i++
 				}
+			}
+			if i >= len(p) {
+				return len(p)
 			}
 			if depth == 0 {
 				return i + 1
@@ -71,30 +74,47 @@ func SkipValue(p []byte, i int) int {
 	return i
 }
 
-// Fields calls f with every key and raw value of p, a valid JSON
-// object, in order, until f returns false. It reports false if p is not
-// an object, a key is not a PlainString, or f returned false.
+// Fields calls f with every key and raw value of p, an object, in order,
+// until f returns false. It reports false if p is not an object, a key
+// is not a PlainString, f returned false, or the object's own syntax is
+// wrong: a missing colon or comma, a trailing comma, no closing brace,
+// or anything but white space after it. The values themselves are only
+// skipped, not checked: a caller that takes p without encoding/json
+// having found it valid checks every value it takes.
 func Fields(p []byte, f func(key, val []byte) bool) bool {
 	i := SkipSpace(p, 0)
 	if i >= len(p) || p[i] != '{' {
 		return false
 	}
 	i = SkipSpace(p, i+1)
-	for i < len(p) && p[i] != '}' {
+	if i < len(p) && p[i] == '}' {
+		return SkipSpace(p, i+1) == len(p)
+	}
+	for {
 		key, next, ok := PlainString(p, i)
 		if !ok {
 			return false
 		}
 		i = SkipSpace(p, next)
-		i = SkipSpace(p, i+1) // the colon
+		if i >= len(p) || p[i] != ':' {
+			return false
+		}
+		i = SkipSpace(p, i+1)
 		end := SkipValue(p, i)
-		if !f(key, p[i:end]) {
+		if end == i || !f(key, p[i:end]) {
 			return false
 		}
 		i = SkipSpace(p, end)
-		if i < len(p) && p[i] == ',' {
+		if i >= len(p) {
+			return false
+		}
+		switch p[i] {
+		case ',':
 			i = SkipSpace(p, i+1)
+		case '}':
+			return SkipSpace(p, i+1) == len(p)
+		default:
+			return false
 		}
 	}
-	return true
 }

@@ -23,6 +23,18 @@ func TestFields(t *testing.T) {
 			t.Errorf("%s: taken", p)
 		}
 	}
+	// The object's own syntax is checked, whatever p holds.
+	for _, p := range []string{`{"a":1,}`, `{"a":1}x`, `{"a" 1}`, `{"a":1 "b":2}`, `{,"a":1}`, `{"a":1`, `{"a":}`,
+		`{"a"}`, `{"a":"x`, `{"a":"x\`, `{"a":{"b":1}`, `{`, `{"a":1}}`, `{"a":1,,"b":2}`} {
+		if Fields([]byte(p), func(_, _ []byte) bool { return true }) {
+			t.Errorf("%s: taken", p)
+		}
+	}
+	for _, p := range []string{`{}`, ` { } `, `{"a":1}`, "{\"a\":1}\n"} {
+		if !Fields([]byte(p), func(_, _ []byte) bool { return true }) {
+			t.Errorf("%s: refused", p)
+		}
+	}
 	n := 0
 	if Fields([]byte(`{"a":1,"b":2}`), func(_, _ []byte) bool { n++; return false }) || n != 1 {
 		t.Errorf("a callback that stops: %d calls", n)
@@ -37,4 +49,17 @@ func TestPlainString(t *testing.T) {
 			t.Errorf("%q: %q, %d, %v", p, s, end, ok)
 		}
 	}
+}
+
+// FuzzFields: on any input Fields stays inside p, and what it takes with
+// every value valid is a valid object.
+func FuzzFields(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":"x"}`))
+	f.Add([]byte(`{"a":{"b":[1,"]"]},"c":null}`))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		valid := true
+		if Fields(p, func(_, v []byte) bool { valid = valid && json.Valid(v); return true }) && valid && !json.Valid(p) {
+			t.Fatalf("%q: taken, its values valid, but not valid JSON", p)
+		}
+	})
 }
