@@ -83,6 +83,12 @@ func NewRedisStore(rdb redis.UniversalClient, prefix string) *RedisStore {
 		members: &recentSnaps{size: 16384}, prefix: prefix, now: time.Now}
 }
 
+// SetPipelines sets how many of the store's shared pipelines may be on
+// the wire at once (1..MaxPipelines; default 1). Call it before use.
+func (s *RedisStore) SetPipelines(n int) {
+	s.batch.maxPipes = min(max(n, 1), MaxPipelines)
+}
+
 // groupKey is a key of a group. Redis Cluster hashes the text between the
 // first "{" and the next "}", here "g:" + groupID up to its first "}" if it
 // has one: the same text for every key of the group, so they share a slot.

@@ -125,6 +125,9 @@ type Config struct {
 	// rejoin or reconnect needs no new subscription (and no resync). 0 =
 	// stop at once. Default 30s.
 	ListenLinger time.Duration `env:"CHAT_LISTEN_LINGER" envDefault:"30s"`
+	// RedisPipelines is how many of the store's shared pipelines may be
+	// on the wire at once (groups.RedisStore.SetPipelines). Default 1.
+	RedisPipelines int `env:"CHAT_REDIS_PIPELINES" envDefault:"1"`
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -460,6 +463,9 @@ func (c *Config) checkDurations(p *problems) {
 	}
 	if c.ListenLinger < 0 {
 		p.addf("CHAT_LISTEN_LINGER", "must not be negative, got %v", c.ListenLinger)
+	}
+	if c.RedisPipelines < 1 || c.RedisPipelines > groups.MaxPipelines {
+		p.addf("CHAT_REDIS_PIPELINES", "must be between 1 and %d, got %d", groups.MaxPipelines, c.RedisPipelines)
 	}
 }
 

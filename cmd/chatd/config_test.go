@@ -45,6 +45,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		RateLimit: 50, RateBurst: 100,
 		BadFrameLimit: 20, LiveMsgRate: 40, LiveGrace: 30 * time.Second,
 		LiveWindowFrames: 60000, LiveWindowMax: 200 * time.Millisecond, ListenLinger: 30 * time.Second,
+		RedisPipelines: 1,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -148,6 +149,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"CHAT_LIVE_WINDOW_FRAMES", "-1", "~between 0 and"},
 		{"CHAT_LIVE_WINDOW_MAX", "0s", "~positive"},
 		{"CHAT_LISTEN_LINGER", "-1s", "CHAT_LISTEN_LINGER: must not be negative, got -1s"},
+		{"CHAT_REDIS_PIPELINES", "0", "CHAT_REDIS_PIPELINES: must be between 1 and 64, got 0"},
+		{"CHAT_REDIS_PIPELINES", "65", "~between 1 and 64"},
 		{"CHAT_PPROF_ADDR", ":6060", "~CHAT_PPROF_ADDR: must be a loopback host:port"},
 		{"CHAT_PPROF_ADDR", "10.0.0.1:6060", "~CHAT_PPROF_ADDR: must be a loopback host:port"},
 		{"CHAT_PPROF_ADDR", "127.0.0.1", "~CHAT_PPROF_ADDR: must be a loopback host:port"},

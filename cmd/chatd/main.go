@@ -144,7 +144,9 @@ func (a *app) backend(cfg *Config, log *slog.Logger) (groups.Store, groups.Prese
 	}
 	p := presence.NewRedis(a.rdb, cfg.RedisPrefix, cfg.NodeID, presence.RedisOptions{Options: popts, Logger: log})
 	a.runners = append(a.runners, p.Run)
-	return groups.NewRedisStore(a.rdb, cfg.RedisPrefix), p, nil
+	st := groups.NewRedisStore(a.rdb, cfg.RedisPrefix)
+	st.SetPipelines(cfg.RedisPipelines)
+	return st, p, nil
 }
 
 // serve runs chatd until ctx ends, then drains and shuts down.
