@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -155,66 +156,101 @@ func (b *RedisBroker) Run(ctx context.Context) error {
 // session is one subscription: it returns when the subscription is lost.
 // After a loss (resumed) the first probe back triggers OnResync.
 func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
-	ps := b.rdb.Subscribe(ctx, b.probeChannel())
-	defer ps.Close()
+	single, ok := b.rdb.(*redis.Client)
+	if !ok {
+		return fmt.Errorf("classic pub/sub needs a *redis.Client, not %T", b.rdb)
+	}
+	sc, err := dialSub(ctx, single.Options())
+	if err != nil {
+		return fmt.Errorf("failed to open the subscription connection: %w", err)
+	}
+	defer sc.Close()
+	probeCh := b.probeChannel()
+	if err := sc.send("SUBSCRIBE", []string{probeCh}); err != nil {
+		return fmt.Errorf("failed to subscribe: %w", err)
+	}
 	have := map[string]bool{}
 	// pending maps the Redis names of channels subscribed to and not yet
 	// confirmed to their broker names; each confirmation reports its
 	// channel to OnSubscribed.
 	pending := map[string]string{}
-	msgs := ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
-	probeSubs := 0
+	// The reader delivers envelopes itself and hands the session the
+	// rest: confirmations (confirmed), probes back (probed), its end.
+	confirmed := make(chan string, 1024)
+	probed := make(chan struct{}, 1)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go b.read(sc, probeCh, confirmed, probed, readErr, stop)
 	probe := time.NewTicker(b.opts.ProbeEvery)
 	defer probe.Stop()
 	lastProbe := time.Now()
 	pendingResync := resumed
-	b.sync(ctx, ps, have, pending)
+	if err := b.sync(sc, have, pending); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case err := <-readErr:
+			return err
 		case <-b.dirty:
-			if err := b.sync(ctx, ps, have, pending); err != nil {
+			if err := b.sync(sc, have, pending); err != nil {
 				return err
 			}
-		case v, ok := <-msgs:
-			if !ok {
-				return fmt.Errorf("subscription closed")
+		case c := <-confirmed:
+			if name, ok := pending[c]; ok {
+				delete(pending, c)
+				b.opts.OnSubscribed([]string{name})
 			}
-			if sub, isSub := v.(*redis.Subscription); isSub {
-				// go-redis resubscribes by itself after a reconnect: a
-				// second confirmation of the probe channel means the
-				// connection dropped and envelopes may be lost.
-				if sub.Kind == "subscribe" && sub.Channel == b.probeChannel() {
-					if probeSubs++; probeSubs > 1 {
-						pendingResync = true
-					}
-				}
-				if name, ok := pending[sub.Channel]; ok && sub.Kind == "subscribe" {
-					delete(pending, sub.Channel)
-					b.opts.OnSubscribed([]string{name})
-				}
-				continue
+		case <-probed:
+			lastProbe = time.Now()
+			if pendingResync {
+				pendingResync = false
+				b.opts.OnResync()
 			}
-			m, isMsg := v.(*redis.Message)
-			if !isMsg {
-				continue
-			}
-			if m.Channel == b.probeChannel() {
-				lastProbe = time.Now()
-				if pendingResync {
-					pendingResync = false
-					b.opts.OnResync()
-				}
-				continue
-			}
-			b.deliver(m.Payload)
 		case <-probe.C:
 			if time.Since(lastProbe) > 3*b.opts.ProbeEvery {
 				return fmt.Errorf("no probe back for %v", time.Since(lastProbe).Round(time.Millisecond))
 			}
-			if err := b.rdb.Publish(ctx, b.probeChannel(), "p").Err(); err != nil {
+			if err := b.rdb.Publish(ctx, probeCh, "p").Err(); err != nil {
 				pendingResync = true // envelopes sent meanwhile may be lost
+			}
+		}
+	}
+}
+
+// read reads sc until it fails: envelopes go to the handler from here;
+// subscription confirmations and probes back go to the session.
+func (b *RedisBroker) read(sc *subConn, probeCh string, confirmed chan<- string, probed chan<- struct{}, readErr chan<- error, stop <-chan struct{}) {
+	for {
+		ev, ch, payload, err := sc.next()
+		if err != nil {
+			readErr <- err
+			return
+		}
+		switch ev {
+		case subMessage:
+			if string(ch) == probeCh {
+				select {
+				case probed <- struct{}{}:
+				default: // one is enough
+				}
+			} else if len(payload) > 0 {
+				// In place, in the read buffer until done: deliver keeps
+				// nothing of it.
+				b.deliver(unsafe.String(&payload[0], len(payload)))
+			}
+			sc.done()
+		case subSubscribe:
+			if string(ch) == probeCh {
+				continue
+			}
+			select {
+			case confirmed <- string(ch):
+			case <-stop:
+				return
 			}
 		}
 	}
@@ -222,7 +258,7 @@ func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
 
 // sync subscribes to wanted channels (recording them in pending until
 // Redis confirms each) and unsubscribes from the others.
-func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[string]bool, pending map[string]string) error {
+func (b *RedisBroker) sync(sc *subConn, have map[string]bool, pending map[string]string) error {
 	b.mu.Lock()
 	var add, del, added []string
 	for c := range b.want {
@@ -239,30 +275,26 @@ func (b *RedisBroker) sync(ctx context.Context, ps *redis.PubSub, have map[strin
 		}
 	}
 	b.mu.Unlock()
-	if len(add) > 0 {
-		for i, c := range add {
-			pending[c] = added[i]
-		}
-		// Subscribe only sends the command; Redis's confirmation of each
-		// channel comes through msgs (go-redis's Ping does not wait for
-		// its pong either).
-		if err := ps.Subscribe(ctx, add...); err != nil {
-			return fmt.Errorf("failed to subscribe: %w", err)
-		}
+	for i, c := range add {
+		pending[c] = added[i]
+	}
+	// Redis's confirmation of each channel comes through the reader.
+	if err := sc.send("SUBSCRIBE", add); err != nil {
+		return fmt.Errorf("failed to subscribe: %w", err)
 	}
 	for _, c := range del {
 		delete(pending, c)
 	}
-	if len(del) > 0 {
-		if err := ps.Unsubscribe(ctx, del...); err != nil {
-			return fmt.Errorf("failed to unsubscribe: %w", err)
-		}
+	if err := sc.send("UNSUBSCRIBE", del); err != nil {
+		return fmt.Errorf("failed to unsubscribe: %w", err)
 	}
 	return nil
 }
 
 // deliver decodes a message (one envelope in either wire form, or a
-// batch: DecodeEnvelopes) and hands its envelopes to the handler.
+// batch: DecodeEnvelopes) and hands its envelopes to the handler. The
+// payload may lie in the subscription's read buffer (read): neither the
+// seen test nor the decoded envelopes keep any of it.
 func (b *RedisBroker) deliver(payload string) {
 	b.mu.Lock()
 	seen := b.seen
