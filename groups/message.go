@@ -137,7 +137,7 @@ func newTip(g *Group, now int64, p TipPayload) *Message {
 	}
 	return &Message{
 		Type:             GroupTipElem,
-		Payload:          mustJSON(p),
+		Payload:          p.appendJSON(nil),
 		encoded:          true,
 		ConversationID:   ConvGroup + g.ID,
 		ConversationType: ConvGroup,
@@ -156,12 +156,12 @@ func newNotice(g *Group, to, operator string, typ int, now int64, handleMsg stri
 		encoded:    true,
 		ID:         "sys-" + to + "-" + strconv.FormatInt(now, 36) + "-" + randomID(8),
 		Type:       SystemNoticeElem,
-		Payload: mustJSON(NoticePayload{
+		Payload: (&NoticePayload{
 			OperatorID:    operator,
 			OperationType: typ,
 			GroupProfile:  NoticeGroup{GroupID: g.ID, Name: g.Name, Type: g.Type},
 			HandleMessage: handleMsg,
-		}),
+		}).appendJSON(nil),
 		ConversationID:   ConvSystem,
 		ConversationType: ConvSystem,
 		To:               to,

@@ -183,3 +183,55 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// appendJSON appends p as json.Marshal(p) encodes it: without reflection
+// unless it changes the group's profile (a map of any).
+func (p *TipPayload) appendJSON(b []byte) []byte {
+	if p.NewGroupProfile != nil {
+		return append(b, mustJSON(p)...)
+	}
+	b = appendJSONString(append(b, `{"operatorID":`...), p.OperatorID)
+	b = strconv.AppendInt(append(b, `,"operationType":`...), int64(p.OperationType), 10)
+	b = append(b, `,"userIDList":`...)
+	b = appendJSONStrings(b, p.UserIDList)
+	if len(p.MemberList) > 0 {
+		b = append(b, `,"memberList":[`...)
+		for i, m := range p.MemberList {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(b, `{"userID":`...), m.UserID)
+			b = strconv.AppendInt(append(b, `,"muteTime":`...), m.MuteTime, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSONStrings appends ss as json.Marshal encodes a []string.
+func appendJSONStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendJSON appends p as json.Marshal(p) encodes it.
+func (p *NoticePayload) appendJSON(b []byte) []byte {
+	b = appendJSONString(append(b, `{"operatorID":`...), p.OperatorID)
+	b = strconv.AppendInt(append(b, `,"operationType":`...), int64(p.OperationType), 10)
+	b = appendJSONString(append(b, `,"groupProfile":{"groupID":`...), p.GroupProfile.GroupID)
+	b = appendJSONString(append(b, `,"name":`...), p.GroupProfile.Name)
+	b = appendJSONString(append(b, `,"type":`...), string(p.GroupProfile.Type))
+	b = appendJSONString(append(b, `},"handleMessage":`...), p.HandleMessage)
+	b = appendJSONString(append(b, `,"userDefinedField":`...), p.UserDefinedField)
+	return append(b, '}')
+}

@@ -190,3 +190,34 @@ func TestMessageJSONBuiltHere(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadJSONMatches: tip and notice payloads encode as json.Marshal
+// encodes them, whatever their strings and lists hold.
+func TestPayloadJSONMatches(t *testing.T) {
+	strs := []string{"", "u1", `q"b\`, "<&>", "\u2028\xff\x01", "你好"}
+	for _, s := range strs {
+		tips := []TipPayload{
+			{OperatorID: s, OperationType: 1, UserIDList: []string{s, "x"}},
+			{OperatorID: s, OperationType: 2, UserIDList: []string{}},
+			{OperatorID: s, OperationType: 3},
+			{OperatorID: s, OperationType: 7, UserIDList: []string{s}, MemberList: []TipMember{{UserID: s, MuteTime: 60}, {UserID: "b"}}},
+			{OperatorID: s, OperationType: 6, UserIDList: []string{}, NewGroupProfile: map[string]any{"name": s, "n": 1}},
+			{OperatorID: s, MemberList: []TipMember{}},
+		}
+		for _, p := range tips {
+			want, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.appendJSON([]byte("x")); !bytes.Equal(got[1:], want) {
+				t.Errorf("tip:\n got %s\nwant %s", got[1:], want)
+			}
+		}
+		n := NoticePayload{OperatorID: s, OperationType: 4, GroupProfile: NoticeGroup{GroupID: s, Name: s + "n", Type: Public},
+			HandleMessage: s, UserDefinedField: s}
+		want, _ := json.Marshal(n)
+		if got := n.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("notice:\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -37,7 +37,7 @@ func (r *joinRequest) validate() error {
 
 func opJoinGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r joinRequest
-	if err := parseData(data, &r); err != nil {
+	if err := r.parse(data); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.validate(); err != nil {
@@ -236,7 +236,7 @@ func (s *Service) managers(ctx context.Context, g *Group) ([]string, error) {
 
 func opQuitGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := parseData(data, &r); err != nil {
+	if err := r.parse(data); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

@@ -159,7 +159,7 @@ func (s *Service) commitTips(ctx context.Context, ch *Change, g *Group, tips ...
 
 func opDismissGroup(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := parseData(data, &r); err != nil {
+	if err := r.parse(data); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

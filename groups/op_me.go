@@ -70,7 +70,7 @@ type CountReply struct {
 
 func opGetGroupOnlineMemberCount(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := parseData(data, &r); err != nil {
+	if err := r.parse(data); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

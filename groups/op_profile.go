@@ -62,7 +62,7 @@ func (s *Service) loadAnon(ctx context.Context, op Op, groupID string, c Caller)
 
 func opSearchGroupByID(s *Service, ctx context.Context, c Caller, data json.RawMessage) (Outcome, error) {
 	var r groupIDRequest
-	if err := parseData(data, &r); err != nil {
+	if err := r.parse(data); err != nil {
 		return Outcome{}, err
 	}
 	if err := checkGroupIDRef(r.GroupID); err != nil {

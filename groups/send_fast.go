@@ -98,3 +98,57 @@ func plainValue(val []byte) (string, bool) {
 	}
 	return string(s), true
 }
+
+// parseStrings is parseData's fast path for requests whose fields are
+// all strings (a group ID, a type, a message): data an object whose keys
+// are exactly among keys, each once, every value a string without
+// escapes; dst[i] receives the value of keys[i]. Anything else (other
+// spellings, which encoding/json would match without regard to case,
+// unknown keys, nulls, escapes) reports false and takes encoding/json.
+// Like parseSendFast it checks what it takes itself; FuzzParseStrings
+// holds it to encoding/json's answer.
+func parseStrings(data []byte, keys []string, dst []*string) bool {
+	var seen uint64
+	ok := jsonscan.Fields(data, func(key, val []byte) bool {
+		for i, k := range keys {
+			if string(key) != k {
+				continue
+			}
+			s, ok := plainValue(val)
+			if !ok || seen&(1<<i) != 0 {
+				return false
+			}
+			seen |= 1 << i
+			*dst[i] = s
+			return true
+		}
+		return false
+	})
+	if !ok {
+		for _, d := range dst {
+			*d = ""
+		}
+	}
+	return ok
+}
+
+var groupIDKeys = []string{"groupID"}
+
+// parse fills r from data: the usual {"groupID": "..."} without
+// reflection, anything else through encoding/json.
+func (r *groupIDRequest) parse(data []byte) error {
+	if parseStrings(data, groupIDKeys, []*string{&r.GroupID}) {
+		return nil
+	}
+	return parseData(data, r)
+}
+
+var joinKeys = []string{"groupID", "applyMessage", "type"}
+
+// parse fills r from data like groupIDRequest's.
+func (r *joinRequest) parse(data []byte) error {
+	if parseStrings(data, joinKeys, []*string{&r.GroupID, &r.ApplyMessage, (*string)(&r.Type)}) {
+		return nil
+	}
+	return parseData(data, r)
+}

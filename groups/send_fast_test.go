@@ -136,3 +136,45 @@ func BenchmarkSendParse(b *testing.B) {
 		}
 	})
 }
+
+// checkParseStrings fails the test if parseStrings takes data for r and
+// gets another answer than encoding/json.
+func checkParseStrings(t *testing.T, data []byte) (took bool) {
+	t.Helper()
+	var fastJ, slowJ joinRequest
+	okJ := fastJ.parse(data) == nil
+	errJ := parseData(data, &slowJ)
+	if okJ != (errJ == nil) || fastJ != slowJ {
+		t.Fatalf("%q: joinRequest fast %+v (%v), encoding/json %+v (%v)", data, fastJ, okJ, slowJ, errJ)
+	}
+	var fastG, slowG groupIDRequest
+	okG := fastG.parse(data) == nil
+	errG := parseData(data, &slowG)
+	if okG != (errG == nil) || fastG != slowG {
+		t.Fatalf("%q: groupIDRequest fast %+v (%v), encoding/json %+v (%v)", data, fastG, okG, slowG, errG)
+	}
+	var r joinRequest
+	return parseStrings(data, joinKeys, []*string{&r.GroupID, &r.ApplyMessage, (*string)(&r.Type)})
+}
+
+// TestParseStrings: the usual string-only requests take the fast path
+// with encoding/json's answer; the rest take encoding/json.
+func TestParseStrings(t *testing.T) {
+	for _, d := range []string{`{"groupID":"@TGS#1"}`, ` { "groupID" : "g" , "type" : "Public", "applyMessage":"<hi> 你好" } `, `{}`} {
+		if !checkParseStrings(t, []byte(d)) {
+			t.Errorf("%s: not on the fast path", d)
+		}
+	}
+	for _, d := range []string{`{"GroupID":"g"}`, `{"groupID":"g","x":1}`, `{"groupID":null}`, `{"groupID":"g\u0041"}`,
+		`{"groupID":"g","groupID":"h"}`, `{"groupID":5}`, `{"groupID":"g",}`, `{"groupID":"g"}x`, `null`, ``, `[]`, `{"groupID":"\xff"}`} {
+		if checkParseStrings(t, []byte(d)) {
+			t.Errorf("%s: on the fast path", d)
+		}
+	}
+}
+
+func FuzzParseStrings(f *testing.F) {
+	f.Add([]byte(`{"groupID":"@TGS#1"}`))
+	f.Add([]byte(`{"groupID":"g","type":"Public","applyMessage":"m"}`))
+	f.Fuzz(func(t *testing.T, data []byte) { checkParseStrings(t, data) })
+}

@@ -109,6 +109,13 @@ func (r JoinReply) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// AppendJSON appends r (the reply of quitGroup and others) as
+// json.Marshal(r) encodes it.
+func (r groupIDRequest) AppendJSON(b []byte) ([]byte, error) {
+	b = appendJSONString(append(b, `{"groupID":`...), r.GroupID)
+	return append(b, '}'), nil
+}
+
 // AppendJSON appends r as json.Marshal(r) encodes it.
 func (r GroupReply) AppendJSON(b []byte) ([]byte, error) {
 	b, err := r.Group.AppendJSON(append(b, `{"group":`...))

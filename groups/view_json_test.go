@@ -62,6 +62,7 @@ func TestReplyJSONMatches(t *testing.T) {
 		JoinReply{Status: JoinedSuccess, Group: v}, JoinReply{Status: WaitAdminApproval}, JoinReply{Status: "x", Group: View{}},
 		GroupReply{Group: v}, GroupReply{},
 		ListReply{GroupList: []View{v, publicView(g), nil}}, ListReply{GroupList: []View{}}, ListReply{},
+		groupIDRequest{GroupID: "@TGS#1"}, groupIDRequest{GroupID: "<a\"b\u2028\xff>"}, groupIDRequest{},
 	}
 	for _, r := range replies {
 		want, err := json.Marshal(r)
