@@ -235,3 +235,25 @@ func (p *NoticePayload) appendJSON(b []byte) []byte {
 	b = appendJSONString(append(b, `,"userDefinedField":`...), p.UserDefinedField)
 	return append(b, '}')
 }
+
+// appendJSON appends m as json.Marshal(m) encodes it (the store's member
+// record): without reflection unless it has custom fields (a map).
+func (m *Member) appendJSON(b []byte) []byte {
+	if len(m.Custom) > 0 {
+		return append(b, mustJSON(m)...)
+	}
+	b = appendJSONString(append(b, `{"userID":`...), m.UserID)
+	b = appendJSONString(append(b, `,"role":`...), string(m.Role))
+	b = strconv.AppendInt(append(b, `,"joinTime":`...), m.JoinTime, 10)
+	b = strconv.AppendUint(append(b, `,"joinSeq":`...), m.JoinSeq, 10)
+	if m.NameCard != "" {
+		b = appendJSONString(append(b, `,"nameCard":`...), m.NameCard)
+	}
+	if m.MuteUntil != 0 {
+		b = strconv.AppendInt(append(b, `,"muteUntil":`...), m.MuteUntil, 10)
+	}
+	if m.Remind != "" {
+		b = appendJSONString(append(b, `,"remind":`...), string(m.Remind))
+	}
+	return append(b, '}')
+}

@@ -221,3 +221,25 @@ func TestPayloadJSONMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberJSONMatches: a member record encodes as json.Marshal encodes
+// it, its optional fields set or not.
+func TestMemberJSONMatches(t *testing.T) {
+	for _, s := range []string{"", "u1", `q"<&>\u2028`, "\xff你"} {
+		for _, m := range []Member{
+			{UserID: s, Role: RoleMember, JoinTime: 1, JoinSeq: 2},
+			{UserID: s, Role: RoleAdmin, JoinTime: -5, NameCard: s + "c", MuteUntil: 99, Remind: AcceptAndNotify},
+			{UserID: s, Role: Role(s), Remind: RemindType(s)},
+			{UserID: s, Role: RoleOwner, Custom: map[string]string{"b": s, "a": "1"}},
+			{UserID: s, Custom: map[string]string{}},
+		} {
+			want, err := json.Marshal(&m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.appendJSON(nil); !bytes.Equal(got, want) {
+				t.Errorf("member:\n got %s\nwant %s", got, want)
+			}
+		}
+	}
+}

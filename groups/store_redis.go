@@ -796,6 +796,10 @@ var (
 func appendRecords[T any](args []any, list []*T, key func(*T) string) ([]any, error) {
 	args = append(args, len(list))
 	for _, r := range list {
+		if m, ok := any(r).(*Member); ok {
+			args = append(args, key(r), m.appendJSON(nil))
+			continue
+		}
 		b, err := json.Marshal(r)
 		if err != nil {
 			return nil, fmt.Errorf("failed to encode record: %w", err)
