@@ -112,6 +112,7 @@ type ServerStats struct {
 	CPUSeconds    float64 `json:"cpu_seconds"`
 	CPUPerFrameUs float64 `json:"cpu_us_per_frame,omitempty"`
 	CPUPerDelivUs float64 `json:"cpu_us_per_delivery,omitempty"`
+	CPUPerOpUs    float64 `json:"cpu_us_per_op,omitempty"` // ops: over every request of the window
 }
 
 // ServerStat is one reading of the server's counters.
@@ -246,6 +247,13 @@ func (r *Report) setServer(pid int, start, a, b ServerStat, rssMax int64) {
 		s.CPUPerFrameUs = 1e6 * s.CPUSeconds / float64(r.Frames)
 		s.CPUPerDelivUs = 1e6 * s.CPUSeconds / float64(max(r.Deliveries, 1))
 	}
+	var ops uint64
+	for _, o := range r.Ops {
+		ops += o.Count
+	}
+	if ops > 0 {
+		s.CPUPerOpUs = 1e6 * s.CPUSeconds / float64(ops)
+	}
 	if r.Scenario == "connect" && r.Connected > 0 {
 		s.RSSPerConnKiB = float64(b.RSS-start.RSS) / float64(r.Connected)
 	}
@@ -368,6 +376,9 @@ func printSummary(w io.Writer, r *Report) {
 		line := fmt.Sprintf("  server       pid %d: cpu %.0f%% of a core", s.PID, s.CPUPercent)
 		if s.CPUPerFrameUs > 0 {
 			line += fmt.Sprintf(" (%.2f µs/frame, %.2f µs/delivery)", s.CPUPerFrameUs, s.CPUPerDelivUs)
+		}
+		if s.CPUPerOpUs > 0 {
+			line += fmt.Sprintf(" (%.1f µs/op)", s.CPUPerOpUs)
 		}
 		line += fmt.Sprintf(", rss %s → %s (max %s)", fmtKiB(s.RSSStartKiB), fmtKiB(s.RSSEndKiB), fmtKiB(s.RSSMaxKiB))
 		if s.RSSPerConnKiB != 0 {

@@ -72,8 +72,14 @@ func TestMergePartials(t *testing.T) {
 
 	r.setServer(99, ServerStat{RSS: 1000}, ServerStat{CPU: 10, At: time.Unix(100, 0)},
 		ServerStat{CPU: 15, RSS: 3000, At: time.Unix(110, 0)}, 2500)
-	if s := r.Server; s.CPUPercent != 50 || s.RSSMaxKiB != 3000 || math.Abs(s.CPUPerFrameUs-5e6/400) > 1e-6 {
+	if s := r.Server; s.CPUPercent != 50 || s.RSSMaxKiB != 3000 || math.Abs(s.CPUPerFrameUs-5e6/400) > 1e-6 || s.CPUPerOpUs != 0 {
 		t.Errorf("server %+v", s)
+	}
+	// ops: CPU per request, every op of the window counted
+	r.Ops = map[string]OpStats{opJoin: {Count: 600}, opQuit: {Count: 400}}
+	r.setServer(99, ServerStat{}, ServerStat{CPU: 10, At: time.Unix(100, 0)}, ServerStat{CPU: 15, At: time.Unix(110, 0)}, 0)
+	if s := r.Server; math.Abs(s.CPUPerOpUs-5e6/1000) > 1e-6 {
+		t.Errorf("cpu per op %v, want 5000 µs", s.CPUPerOpUs)
 	}
 }
 
