@@ -9,7 +9,7 @@ import (
 
 // batcher pipelines the Redis requests of concurrent operations: while a
 // pipeline is on the wire, requests queue, and the next pipeline carries
-// every queued one (up to maxCmds calls), so 64 operations in flight cost a
+// every queued one (up to maxCalls requests), so 64 operations in flight cost a
 // few round trips instead of 64. A lone request goes out at once: there is
 // no timer, only whatever queued while the previous pipelines ran.
 //

@@ -792,12 +792,15 @@ var (
 	joinAtTipMark = []byte("\"joinSeq\":\x00")
 )
 
+// recordAppender is a record that encodes itself, as json.Marshal would.
+type recordAppender interface{ appendJSON(b []byte) []byte }
+
 // appendRecords appends a counted list of (key, JSON) pairs to script args.
 func appendRecords[T any](args []any, list []*T, key func(*T) string) ([]any, error) {
 	args = append(args, len(list))
 	for _, r := range list {
-		if m, ok := any(r).(*Member); ok {
-			args = append(args, key(r), m.appendJSON(nil))
+		if a, ok := any(r).(recordAppender); ok {
+			args = append(args, key(r), a.appendJSON(nil))
 			continue
 		}
 		b, err := json.Marshal(r)

@@ -137,9 +137,14 @@ func (b *RedisBroker) Run(ctx context.Context) error {
 	if b.cluster != nil {
 		return b.runSharded(ctx)
 	}
+	single, ok := b.rdb.(*redis.Client)
+	if !ok {
+		// Nothing a retry would change: fail at once.
+		return fmt.Errorf("classic pub/sub needs a *redis.Client (or a Cluster), not %T", b.rdb)
+	}
 	lost := false
 	for ctx.Err() == nil {
-		err := b.session(ctx, lost)
+		err := b.session(ctx, single, lost)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -155,11 +160,7 @@ func (b *RedisBroker) Run(ctx context.Context) error {
 
 // session is one subscription: it returns when the subscription is lost.
 // After a loss (resumed) the first probe back triggers OnResync.
-func (b *RedisBroker) session(ctx context.Context, resumed bool) error {
-	single, ok := b.rdb.(*redis.Client)
-	if !ok {
-		return fmt.Errorf("classic pub/sub needs a *redis.Client, not %T", b.rdb)
-	}
+func (b *RedisBroker) session(ctx context.Context, single *redis.Client, resumed bool) error {
 	sc, err := dialSub(ctx, single.Options())
 	if err != nil {
 		return fmt.Errorf("failed to open the subscription connection: %w", err)

@@ -29,7 +29,8 @@ type subConn struct {
 	conn net.Conn
 	r    *bufio.Reader
 	w    *bufio.Writer
-	chn  []byte // the last message's channel, copied out of r
+	kind []byte // the last push's kind, copied out of r
+	chn  []byte // the last push's channel, copied out of r
 	big  []byte // a payload larger than r's buffer
 	held int    // bytes of r holding the last payload, for done
 }
@@ -161,11 +162,10 @@ func (s *subConn) next() (ev subEvent, channel, payload []byte, err error) {
 	if err != nil || n < 1 {
 		return 0, nil, nil, errSubProtocol
 	}
-	kind, err := s.bulk(false)
-	if err != nil {
+	if s.kind, err = s.bulkInto(s.kind); err != nil {
 		return 0, nil, nil, err
 	}
-	switch {
+	switch kind := s.kind; {
 	case n == 3 && bytes.Equal(kind, []byte("message")):
 		ev = subMessage
 	case n == 3 && bytes.Equal(kind, []byte("subscribe")):
@@ -180,15 +180,13 @@ func (s *subConn) next() (ev subEvent, channel, payload []byte, err error) {
 		}
 		return subOther, nil, nil, nil
 	}
-	ch, err := s.bulk(false)
-	if err != nil {
+	if s.chn, err = s.bulkInto(s.chn); err != nil {
 		return 0, nil, nil, err
 	}
-	s.chn = append(s.chn[:0], ch...)
 	if ev != subMessage {
 		return ev, s.chn, nil, s.skip() // the subscription count
 	}
-	payload, err = s.bulk(true)
+	payload, err = s.payload()
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -218,24 +216,57 @@ func (s *subConn) line() ([]byte, error) {
 	return line[:len(line)-2], nil
 }
 
-// bulk reads a bulk string ($-1, a nil one, reads as empty). Unless
-// inPlace, the string is consumed with its CRLF and is valid until the
-// next read. inPlace leaves a string that fits r's buffer in it, unread
-// (done discards it), and reads a larger one into s.big.
-func (s *subConn) bulk(inPlace bool) ([]byte, error) {
+// bulkLen reads a bulk string's header: its length, -1 for a nil one.
+func (s *subConn) bulkLen() (int, error) {
 	line, err := s.line()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if len(line) < 2 || line[0] != '$' {
-		return nil, errSubProtocol
+		return 0, errSubProtocol
 	}
 	if string(line[1:]) == "-1" {
-		return nil, nil
+		return -1, nil
 	}
 	n, err := strconv.Atoi(string(line[1:]))
 	if err != nil || n < 0 || n > 512<<20 {
+		return 0, errSubProtocol
+	}
+	return n, nil
+}
+
+// bulkInto reads a bulk string (a nil one reads as empty) into dst[:0],
+// its CRLF consumed: for the short ones, a push's kind and channel.
+func (s *subConn) bulkInto(dst []byte) ([]byte, error) {
+	n, err := s.bulkLen()
+	if err != nil || n < 0 {
+		return dst[:0], err
+	}
+	return s.body(dst, n)
+}
+
+// body reads a bulk string's n bytes and CRLF into dst[:0].
+func (s *subConn) body(dst []byte, n int) ([]byte, error) {
+	if cap(dst) < n+2 {
+		dst = make([]byte, n+2)
+	}
+	dst = dst[:n+2]
+	if _, err := io.ReadFull(s.r, dst); err != nil {
+		return nil, err
+	}
+	if dst[n] != '\r' || dst[n+1] != '\n' {
 		return nil, errSubProtocol
+	}
+	return dst[:n], nil
+}
+
+// payload reads a message's payload (a nil one reads as empty): one that
+// fits r's buffer is left in it, unread, until done; a larger one is read
+// into s.big.
+func (s *subConn) payload() ([]byte, error) {
+	n, err := s.bulkLen()
+	if err != nil || n < 0 {
+		return nil, err
 	}
 	if n+2 <= s.r.Size() {
 		b, err := s.r.Peek(n + 2)
@@ -245,28 +276,15 @@ func (s *subConn) bulk(inPlace bool) ([]byte, error) {
 		if b[n] != '\r' || b[n+1] != '\n' {
 			return nil, errSubProtocol
 		}
-		if inPlace {
-			s.held = n + 2
-		} else {
-			// Discarding moves no bytes: b stays valid until the next
-			// read fills the buffer, and the caller is done with it by then.
-			_, _ = s.r.Discard(n + 2)
-		}
+		s.held = n + 2
 		return b[:n], nil
 	}
-	if cap(s.big) < n+2 {
-		s.big = make([]byte, n+2)
-	}
-	s.big = s.big[:n+2]
-	if _, err := io.ReadFull(s.r, s.big); err != nil {
+	b, err := s.body(s.big, n)
+	if err != nil {
 		return nil, err
 	}
-	if s.big[n] != '\r' || s.big[n+1] != '\n' {
-		return nil, errSubProtocol
-	}
-	b := s.big[:n]
-	if cap(s.big) > 4*subReadBuffer {
-		s.big = nil // do not keep a rare huge one (b still holds it)
+	if cap(b) <= 4*subReadBuffer {
+		s.big = b // kept for the next large one; a rare huge one is not
 	}
 	return b, nil
 }

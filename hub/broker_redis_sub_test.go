@@ -163,3 +163,17 @@ func TestRedisBrokerLargeEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisBrokerRefusesOtherClients: classic pub/sub on a client it
+// cannot dial a subscription from (a Ring) fails Run at once instead of
+// retrying forever.
+func TestRedisBrokerRefusesOtherClients(t *testing.T) {
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	b := NewRedisBroker(ring, RedisBrokerOptions{Prefix: "p", NodeID: "n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Run(ctx); err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "*redis.Ring") {
+		t.Errorf("Run on a Ring: %v (ctx %v)", err, ctx.Err())
+	}
+}
